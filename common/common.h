@@ -1,0 +1,118 @@
+/*
+ * common.h — the shared toolbox every Consilium module may use.
+ *
+ * Error codes, logging, the clock, random identifiers and a string-keyed hash
+ * map. Nothing here knows about signalling, media or the gateway; nothing here
+ * uses an external library beyond libc.
+ */
+#ifndef CS_COMMON_H
+#define CS_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- errors: 0 is success, failures are negative ------------------------ */
+
+enum {
+    CS_OK = 0,
+    CS_ENOMEM = -1,      /* allocation failed */
+    CS_EINVAL = -2,      /* malformed or out-of-range argument or input */
+    CS_ENOTFOUND = -3,   /* no such object */
+    CS_EPERM = -4,       /* the actor may not do this */
+    CS_ESTATE = -5,      /* not allowed in the object's current state */
+    CS_ETAKEN = -6,      /* someone else got there first */
+    CS_ELIMIT = -7,      /* a configured maximum was reached */
+    CS_EIO = -8,         /* operating-system or file error */
+    CS_ESTORAGE = -9,    /* the database refused or failed a write */
+    CS_EAUTH = -10,      /* missing, malformed or unverifiable credentials */
+    CS_EEXPIRED = -11,   /* credentials or object past their validity */
+    CS_EEXIST = -12,     /* already exists / already done */
+    CS_EAGAIN = -13,     /* temporarily impossible, try later */
+    CS_ETOOBIG = -14,    /* input larger than allowed */
+    CS_EUNSUPPORTED = -15, /* valid but not supported by this build/config */
+};
+
+/* Human-readable text for an error code; never NULL. */
+const char *cs_strerror(int err);
+/* Stable machine-readable name ("not_found", "taken", ...); never NULL. */
+const char *cs_errname(int err);
+
+/* ---- logging ------------------------------------------------------------- */
+
+typedef enum { CS_LOG_DEBUG, CS_LOG_INFO, CS_LOG_WARN, CS_LOG_ERROR } cs_log_level_t;
+
+/* Configure once at start-up; not thread-safe against concurrent logging. */
+void cs_log_setup(cs_log_level_t min_level, bool json_lines);
+int cs_log_level_parse(const char *s, cs_log_level_t *out);
+/*
+ * Writes one line to stderr, either "2026-11-22T10:00:00.123Z INFO  [module] text"
+ * or a JSON object {"ts":..,"level":..,"module":..,"msg":..}. Thread-safe (one
+ * write(2) per line). Never pass tokens, keys or clinical content.
+ */
+void cs_log(cs_log_level_t level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define CS_LOGD(mod, ...) cs_log(CS_LOG_DEBUG, mod, __VA_ARGS__)
+#define CS_LOGI(mod, ...) cs_log(CS_LOG_INFO, mod, __VA_ARGS__)
+#define CS_LOGW(mod, ...) cs_log(CS_LOG_WARN, mod, __VA_ARGS__)
+#define CS_LOGE(mod, ...) cs_log(CS_LOG_ERROR, mod, __VA_ARGS__)
+
+/* ---- time ---------------------------------------------------------------- */
+
+/* Wall-clock milliseconds since the Unix epoch (deadlines survive restarts). */
+int64_t cs_now_ms(void);
+/* Monotonic milliseconds, for measuring intervals. */
+int64_t cs_mono_ms(void);
+/* Monotonic microseconds, for latency measurements. */
+int64_t cs_mono_us(void);
+/* Writes "2026-11-22T10:00:00.123Z" (25 bytes incl. NUL) into out. */
+void cs_time_iso8601(int64_t ms, char out[32]);
+/* Parses durations such as "90", "90s", "10m", "8h", "7d" into milliseconds. */
+int cs_duration_parse(const char *s, int64_t *out_ms);
+
+/* ---- randomness ---------------------------------------------------------- */
+
+/* Fills buf from the kernel's CSPRNG; returns CS_OK or CS_EIO. */
+int cs_random_bytes(void *buf, size_t len);
+/* A random RFC 4122 version-4 UUID in lower case, 36 chars + NUL. */
+int cs_uuid4(char out[37]);
+/* len random bytes as 2*len lower-case hex digits + NUL into out. */
+int cs_random_hex(char *out, size_t len);
+
+/* ---- strings ------------------------------------------------------------- */
+
+/* strlcpy semantics: always NUL-terminates, returns strlen(src). */
+size_t cs_strlcpy(char *dst, const char *src, size_t size);
+/* True when s is valid UTF-8 of exactly len bytes with no NUL bytes. */
+bool cs_utf8_valid(const char *s, size_t len);
+
+/* ---- string-keyed hash map ---------------------------------------------- */
+
+/*
+ * Open-addressing map from NUL-terminated string keys to pointers. The map
+ * copies keys and never owns values. Capacity grows by doubling; a map may hold
+ * at most max_entries (0 = unlimited) and refuses more with CS_ELIMIT.
+ */
+typedef struct cs_map cs_map_t;
+
+cs_map_t *cs_map_new(size_t max_entries);
+void cs_map_free(cs_map_t *m);
+/* Inserts or replaces. */
+int cs_map_put(cs_map_t *m, const char *key, void *value);
+void *cs_map_get(const cs_map_t *m, const char *key);
+/* Removes and returns the value, or NULL when absent. */
+void *cs_map_remove(cs_map_t *m, const char *key);
+size_t cs_map_size(const cs_map_t *m);
+/*
+ * Iteration: start with *pos = 0; returns false when done. The map must not be
+ * modified during iteration except by cs_map_remove of the current key.
+ */
+bool cs_map_next(const cs_map_t *m, size_t *pos, const char **key, void **value);
+
+/* ---- misc ---------------------------------------------------------------- */
+
+#define CS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

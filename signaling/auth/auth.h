@@ -1,0 +1,62 @@
+/*
+ * auth.h — verifying and minting the JWTs that identify Consilium's users.
+ *
+ * The only user of libjwt. A token is issued by a regional centre's identity
+ * system (or by `consilium token` for demos and tests) and carries:
+ *   sub (string, required)        the user's stable id within the tenant
+ *   name (string, required)       display name
+ *   role (string, required)       clinician | specialist | coordinator | patient | interpreter
+ *   tenant (string, required)     the regional centre, a slug
+ *   specialties (array of slugs)  required non-empty for specialists, at most 8
+ *   exp (number, required)        expiry, seconds since the epoch
+ *   iat, nbf (numbers, optional)  nbf in the future is refused
+ *   iss, aud (optional)           checked when configured
+ * Accepted algorithms: HS256 with the configured secret and ES256 with the
+ * configured public key. The algorithm named in the token's header selects the
+ * key; any other algorithm (including "none") is refused, so a token can never
+ * be verified with the wrong kind of key.
+ */
+#ifndef CS_AUTH_H
+#define CS_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../proto/proto.h"
+
+typedef struct cs_auth cs_auth_t;
+
+typedef struct {
+    const unsigned char *hs256_secret; /* NULL: HS256 disabled */
+    size_t hs256_secret_len;           /* at least 32 bytes when set */
+    const char *es256_public_pem;      /* NULL: ES256 verification disabled */
+    const char *es256_private_pem;     /* NULL: ES256 minting disabled */
+    const char *issuer;                /* NULL or "": iss not checked */
+    const char *audience;              /* NULL or "": aud not checked */
+    int64_t leeway_ms;                 /* clock skew tolerated on exp/nbf */
+} cs_auth_config_t;
+
+/* Copies everything it needs from cfg. Returns NULL and sets *err
+ * (CS_EINVAL for an unusable key, CS_ENOMEM) on failure. */
+cs_auth_t *cs_auth_new(const cs_auth_config_t *cfg, int *err);
+void cs_auth_free(cs_auth_t *a);
+
+/*
+ * Verifies token (NUL-terminated) at time now_ms and fills *out on success
+ * (consult_scope is left empty). Returns CS_OK, CS_EEXPIRED (exp passed, or nbf
+ * not reached), or CS_EAUTH (malformed, unknown algorithm, bad signature, a
+ * missing or invalid claim). *why, when not NULL, is set to a static English
+ * sentence naming the reason; it never contains token content.
+ */
+int cs_auth_verify(const cs_auth_t *a, const char *token, int64_t now_ms, cs_identity_t *out,
+                   const char **why);
+
+/*
+ * Mints a token for id valid for ttl_ms from now_ms, signed with alg "HS256" or
+ * "ES256". *out_token is malloc'd; the caller frees it. CS_EUNSUPPORTED when no
+ * key for alg is configured.
+ */
+int cs_auth_mint(const cs_auth_t *a, const cs_identity_t *id, int64_t now_ms, int64_t ttl_ms,
+                 const char *alg, char **out_token);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * proto.h — the signalling protocol's vocabulary and its JSON wire format.
+ *
+ * Two halves, both pure (no I/O, no global state):
+ *  - the domain types every signalling module shares: roles, urgencies, consult
+ *    states, identities and the consult record itself, with their names on the
+ *    wire;
+ *  - decoding a client's JSON message into a cs_msg_t (validated: every field
+ *    present, typed, bounded) and encoding the server's messages to JSON text.
+ *
+ * docs/PROTOCOL.md is the normative description of every message; this module
+ * implements it. Decoding never allocates beyond jansson's parse tree, which is
+ * freed before returning: a decoded cs_msg_t owns no heap memory.
+ */
+#ifndef CS_PROTO_H
+#define CS_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CS_PROTO_VERSION 1
+
+/* Bounds on every string field (bytes including the NUL). */
+#define CS_ID_MAX 40          /* consult ids are UUIDs (36 chars) */
+#define CS_SUBJECT_MAX 128
+#define CS_NAME_MAX 128
+#define CS_TENANT_MAX 64
+#define CS_SPECIALTY_MAX 64
+#define CS_PATIENT_ID_MAX 64
+#define CS_DATE_MAX 11        /* YYYY-MM-DD */
+#define CS_REASON_MAX 4096
+#define CS_TOKEN_MAX 8192
+#define CS_INVITE_CODE_MAX 65
+#define CS_REQ_ID_MAX 64      /* client-chosen correlation id */
+#define CS_MAX_SPECIALTIES 8
+#define CS_MAX_PARTICIPANTS 8
+
+typedef enum {
+    CS_ROLE_CLINICIAN,
+    CS_ROLE_SPECIALIST,
+    CS_ROLE_COORDINATOR,
+    CS_ROLE_PATIENT,
+    CS_ROLE_INTERPRETER,
+    CS_ROLE_COUNT
+} cs_role_t;
+
+typedef enum { CS_URGENCY_EMERGENCY, CS_URGENCY_URGENT, CS_URGENCY_PLANNED, CS_URGENCY_COUNT } cs_urgency_t;
+
+typedef enum { CS_MODE_REALTIME, CS_MODE_DEFERRED, CS_MODE_COUNT } cs_mode_t;
+
+typedef enum {
+    CS_STATE_REQUESTED,
+    CS_STATE_OFFERED,
+    CS_STATE_ACCEPTED,
+    CS_STATE_IN_PROGRESS,
+    CS_STATE_ENDED,
+    CS_STATE_CANCELLED,
+    CS_STATE_EXPIRED,
+    CS_STATE_COUNT
+} cs_state_t;
+
+typedef enum { CS_PRESENCE_OFFLINE, CS_PRESENCE_AVAILABLE, CS_PRESENCE_BUSY, CS_PRESENCE_AWAY, CS_PRESENCE_COUNT } cs_presence_t;
+
+typedef enum { CS_ESCALATION_NONE, CS_ESCALATION_WARNING, CS_ESCALATION_OVERDUE } cs_escalation_t;
+
+/* Wire names ("clinician", "emergency", "in_progress", ...) and their parsers;
+ * parsers return CS_OK or CS_EINVAL. */
+const char *cs_role_name(cs_role_t r);
+int cs_role_parse(const char *s, cs_role_t *out);
+const char *cs_urgency_name(cs_urgency_t u);
+int cs_urgency_parse(const char *s, cs_urgency_t *out);
+const char *cs_mode_name(cs_mode_t m);
+int cs_mode_parse(const char *s, cs_mode_t *out);
+const char *cs_state_name(cs_state_t s);
+int cs_state_parse(const char *s, cs_state_t *out);
+const char *cs_presence_name(cs_presence_t p);
+int cs_presence_parse(const char *s, cs_presence_t *out);
+const char *cs_escalation_name(cs_escalation_t e);
+bool cs_state_terminal(cs_state_t s);
+/* True for "[a-z0-9][a-z0-9_-]*" up to max-1 bytes: tenants and specialties. */
+bool cs_slug_valid(const char *s, size_t max);
+/* True for a real calendar date written YYYY-MM-DD. */
+bool cs_date_valid(const char *s);
+
+/* Who is acting: the verified claims of a token, or of an invitation. */
+typedef struct {
+    char subject[CS_SUBJECT_MAX];
+    char name[CS_NAME_MAX];
+    cs_role_t role;
+    char tenant[CS_TENANT_MAX];
+    char specialties[CS_MAX_SPECIALTIES][CS_SPECIALTY_MAX];
+    int n_specialties;
+    int64_t expires_at;          /* ms since epoch */
+    char consult_scope[CS_ID_MAX]; /* non-empty for invited guests: the one consult they may see */
+} cs_identity_t;
+
+bool cs_identity_has_specialty(const cs_identity_t *id, const char *specialty);
+
+typedef struct {
+    char id[CS_PATIENT_ID_MAX];
+    char name[CS_NAME_MAX];
+    char birth_date[CS_DATE_MAX];
+} cs_patient_t;
+
+typedef struct {
+    char subject[CS_SUBJECT_MAX];
+    char name[CS_NAME_MAX];
+    cs_role_t role;
+    char invited_by[CS_SUBJECT_MAX]; /* empty for the clinician and accepting specialist */
+    int64_t joined_at;               /* 0 = never joined */
+    int64_t left_at;                 /* 0 = still in (when joined) */
+    bool present;                    /* in the room right now */
+} cs_participant_t;
+
+/* A consultation, from request to end. The request is the consult in the
+ * states requested/offered; its id is the room id the media core uses. */
+typedef struct {
+    char id[CS_ID_MAX];
+    char tenant[CS_TENANT_MAX];     /* the requesting centre */
+    char routed_to[CS_TENANT_MAX];  /* another centre it was routed to, or "" */
+    cs_patient_t patient;
+    char specialty[CS_SPECIALTY_MAX];
+    cs_urgency_t urgency;
+    cs_mode_t mode;
+    char reason[CS_REASON_MAX];
+    cs_state_t state;
+    cs_escalation_t escalation;
+    char clinician[CS_SUBJECT_MAX];
+    char clinician_name[CS_NAME_MAX];
+    char specialist[CS_SUBJECT_MAX];  /* set on accept/assign */
+    char specialist_name[CS_NAME_MAX];
+    int64_t created_at, warn_at, deadline_at, expire_at;
+    int64_t accepted_at, started_at, ended_at, updated_at;
+    cs_participant_t participants[CS_MAX_PARTICIPANTS];
+    int n_participants;
+} cs_consult_t;
+
+/* One entry of a consult's audit trail. */
+typedef struct {
+    char consult_id[CS_ID_MAX];
+    int64_t at;
+    char kind[32];           /* "state", "joined", "left", "invited", "routed", "escalated" */
+    cs_state_t from, to;     /* for kind "state"; equal otherwise */
+    char actor[CS_SUBJECT_MAX]; /* subject, or "system" */
+    cs_role_t actor_role;
+    bool actor_is_system;
+    char detail[256];
+} cs_event_t;
+
+/* ---- client → server messages ------------------------------------------ */
+
+typedef enum {
+    CS_MSG_HELLO,
+    CS_MSG_PING,
+    CS_MSG_SYNC,
+    CS_MSG_PRESENCE_SET,
+    CS_MSG_CONSULT_REQUEST,
+    CS_MSG_CONSULT_CANCEL,
+    CS_MSG_CONSULT_ACCEPT,
+    CS_MSG_CONSULT_DECLINE,
+    CS_MSG_CONSULT_ASSIGN,
+    CS_MSG_CONSULT_ROUTE,
+    CS_MSG_CONSULT_INVITE,
+    CS_MSG_CONSULT_JOIN,
+    CS_MSG_CONSULT_LEAVE,
+    CS_MSG_CONSULT_END,
+    CS_MSG_CONSULT_HISTORY,
+    CS_MSG_COUNT
+} cs_msg_type_t;
+
+typedef struct {
+    cs_msg_type_t type;
+    char req_id[CS_REQ_ID_MAX]; /* "id" from the client, echoed in the reply; may be "" */
+    union {
+        struct { char token[CS_TOKEN_MAX]; char invite[CS_INVITE_CODE_MAX]; } hello;
+        struct { cs_presence_t status; } presence;
+        struct {
+            cs_patient_t patient;
+            char specialty[CS_SPECIALTY_MAX];
+            cs_urgency_t urgency;
+            cs_mode_t mode;
+            char reason[CS_REASON_MAX];
+        } request;
+        struct { char consult_id[CS_ID_MAX]; } consult;   /* cancel, accept, decline, join, leave, end, history */
+        struct { char consult_id[CS_ID_MAX]; char specialist[CS_SUBJECT_MAX]; } assign;
+        struct { char consult_id[CS_ID_MAX]; char tenant[CS_TENANT_MAX]; } route;
+        struct {
+            char consult_id[CS_ID_MAX];
+            cs_role_t role;
+            char subject[CS_SUBJECT_MAX]; /* a known user to add; "" = make an invitation code */
+            char name[CS_NAME_MAX];       /* display name for a code invitation */
+        } invite;
+    } u;
+} cs_msg_t;
+
+const char *cs_msg_type_name(cs_msg_type_t t);
+
+/* Details of a decode failure, for the error reply. */
+typedef struct {
+    int code;             /* CS_EINVAL, CS_ETOOBIG, CS_EUNSUPPORTED (unknown type) */
+    char req_id[CS_REQ_ID_MAX];
+    char message[160];    /* names the offending field; never echoes values */
+} cs_proto_error_t;
+
+/*
+ * Decodes one client message of len bytes (need not be NUL-terminated).
+ * Returns CS_OK and fills *out, or a negative code with *err filled in.
+ */
+int cs_proto_decode(const char *buf, size_t len, cs_msg_t *out, cs_proto_error_t *err);
+
+/* ---- server → client messages ------------------------------------------
+ * Each encoder returns a malloc'd NUL-terminated JSON text the caller frees,
+ * or NULL when out of memory. req_id may be NULL or "" (then omitted). */
+
+char *cs_proto_encode_error(const char *req_id, int code, const char *message);
+/* {"type":"ok","id":..} optionally with a consult. */
+char *cs_proto_encode_ok(const char *req_id, const cs_consult_t *c);
+char *cs_proto_encode_pong(const char *req_id, int64_t server_time);
+char *cs_proto_encode_invite(const char *req_id, const char *consult_id, const char *code,
+                             cs_role_t role, int64_t expires_at);
+/* A consult as seen by everyone entitled to it. */
+char *cs_proto_encode_consult(const char *type, const cs_consult_t *c);
+char *cs_proto_encode_withdrawn(const char *consult_id, const char *reason);
+char *cs_proto_encode_escalation(const cs_consult_t *c);
+char *cs_proto_encode_presence(const char *subject, const char *name, cs_presence_t p);
+char *cs_proto_encode_history(const char *req_id, const char *consult_id, const cs_event_t *ev,
+                              size_t n);
+
+/*
+ * Builder for the "welcome"/"state" snapshot: the identity, the user's presence,
+ * and the consults visible to them. Call begin, add each consult (and each
+ * online specialist for coordinators), then finish, which returns the JSON text
+ * and frees the builder (also on failure).
+ */
+typedef struct cs_proto_snapshot cs_proto_snapshot_t;
+cs_proto_snapshot_t *cs_proto_snapshot_begin(const char *type, const char *req_id,
+                                             const cs_identity_t *id, cs_presence_t presence,
+                                             int64_t server_time);
+void cs_proto_snapshot_add_consult(cs_proto_snapshot_t *s, const cs_consult_t *c);
+void cs_proto_snapshot_add_specialist(cs_proto_snapshot_t *s, const char *subject,
+                                      const char *name, cs_presence_t p,
+                                      const char *const *specialties, int n_specialties);
+char *cs_proto_snapshot_finish(cs_proto_snapshot_t *s);
+
+#endif

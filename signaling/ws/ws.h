@@ -1,0 +1,94 @@
+/*
+ * ws.h — the HTTP and WebSocket front door of the gateway.
+ *
+ * The only user of libwebsockets. One server runs one event loop on the thread
+ * that calls cs_ws_run(); every callback is invoked on that thread. It serves:
+ *   - WebSocket connections on /ws: each complete text message (reassembled
+ *     from fragments, bounded by max_message) is handed to on_message;
+ *   - dynamic HTTP routes through on_http (e.g. /healthz, /metrics);
+ *   - static files from static_dir for every other GET.
+ * Sending copies the message into the connection's bounded outgoing queue, so a
+ * slow reader can never make the server block or grow without limit.
+ */
+#ifndef CS_WS_H
+#define CS_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cs_ws_server cs_ws_server_t;
+typedef struct cs_ws_conn cs_ws_conn_t;
+
+typedef struct {
+    const char *bind_address;  /* e.g. "127.0.0.1", "0.0.0.0", "::" */
+    int port;                  /* 0 = pick a free port (see cs_ws_port) */
+    const char *tls_cert_path; /* NULL: plain http/ws */
+    const char *tls_key_path;
+    const char *static_dir;    /* NULL: no static files */
+    size_t max_message;        /* largest inbound WebSocket message, bytes */
+    size_t max_queued_bytes;   /* per-connection outgoing queue bound */
+    int max_connections;       /* WebSocket connections at once */
+    size_t max_http_body;      /* largest inbound HTTP request body */
+    int tick_ms;               /* period of on_tick */
+} cs_ws_config_t;
+
+typedef struct {
+    const char *method;        /* "GET", "POST", ... */
+    const char *path;          /* without the query string */
+    const char *query;         /* after '?', or "" */
+    const char *authorization; /* Authorization header value, or "" */
+    const char *body;          /* request body (POST/PUT), may be NULL */
+    size_t body_len;
+} cs_http_request_t;
+
+typedef struct {
+    int status;                /* e.g. 200 */
+    char content_type[64];
+    char *body;                /* malloc'd; the server frees it */
+    size_t body_len;
+} cs_http_response_t;
+
+typedef struct {
+    /* A WebSocket connection was opened (already counted against the limit). */
+    void (*on_open)(void *user, cs_ws_conn_t *c);
+    /* One complete text message; data is valid only during the call. */
+    void (*on_message)(void *user, cs_ws_conn_t *c, const char *data, size_t len);
+    /* The connection is gone; c is invalid after this returns. */
+    void (*on_close)(void *user, cs_ws_conn_t *c);
+    /* Return 1 after filling *resp to handle the request, 0 to fall through to
+     * static files (or 404). */
+    int (*on_http)(void *user, const cs_http_request_t *req, cs_http_response_t *resp);
+    /* Called every tick_ms with the wall clock, and once after each cs_ws_wake(). */
+    void (*on_tick)(void *user, int64_t now_ms);
+} cs_ws_callbacks_t;
+
+/* Binds and listens. Returns NULL and sets *err (CS_EIO: cannot bind / bad
+ * certificate; CS_EINVAL; CS_ENOMEM) on failure. cb and user are kept. */
+cs_ws_server_t *cs_ws_server_new(const cs_ws_config_t *cfg, const cs_ws_callbacks_t *cb,
+                                 void *user, int *err);
+/* Closes every connection and frees the server. NULL is safe. */
+void cs_ws_server_free(cs_ws_server_t *s);
+/* The port actually bound (useful with port 0). */
+int cs_ws_port(const cs_ws_server_t *s);
+
+/* Runs the loop until cs_ws_stop(). Returns CS_OK. */
+int cs_ws_run(cs_ws_server_t *s);
+/* Ask the loop to return; async-signal-safe and thread-safe. */
+void cs_ws_stop(cs_ws_server_t *s);
+/* Thread-safe: makes the loop call on_tick soon. */
+void cs_ws_wake(cs_ws_server_t *s);
+
+/* Queues a text message (copied). CS_ELIMIT when the outgoing queue would
+ * exceed max_queued_bytes (the caller normally closes the connection then). */
+int cs_ws_send(cs_ws_conn_t *c, const char *data, size_t len);
+/* Closes with a WebSocket close code and a short reason (≤ 120 bytes) after the
+ * already queued messages are sent. */
+void cs_ws_close(cs_ws_conn_t *c, int code, const char *reason);
+void cs_ws_conn_set_user(cs_ws_conn_t *c, void *p);
+void *cs_ws_conn_user(const cs_ws_conn_t *c);
+/* The peer's address as text, e.g. "127.0.0.1". */
+const char *cs_ws_conn_peer(const cs_ws_conn_t *c);
+/* Number of open WebSocket connections. */
+int cs_ws_connections(const cs_ws_server_t *s);
+
+#endif
