@@ -48,7 +48,8 @@ REPLAY_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/replay/%)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check-deps build run test unit fuzz-replay integration bench fuzz clean npm
+.PHONY: all deps check-deps build run test unit fuzz-replay integration bench fuzz clean npm \
+        config-doc
 
 all: build
 
@@ -102,8 +103,12 @@ fuzz-replay: build $(REPLAY_BINS)
 integration: npm build
 	cd tests && CONSILIUM_BIN=$(abspath $(BUILD)/consilium) node --test --test-concurrency=1 integration/
 
+config-doc: build
+	@bash tests/config-doc.sh $(BUILD)/consilium --write
+
 test: deps
 	@$(MAKE) --no-print-directory unit fuzz-replay integration
+	@bash tests/config-doc.sh $(BUILD)/consilium
 
 bench: npm build $(BENCH_BINS)
 	@bash tests/bench/run.sh $(abspath $(BUILD))
@@ -117,5 +122,8 @@ fuzz: check-deps
 
 clean:
 	rm -rf build build-san
+
+# Keep test objects between runs (they are intermediate files of pattern rules).
+.SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -81,6 +81,9 @@ int cs_uuid4(char out[37]);
 /* len random bytes as 2*len lower-case hex digits + NUL into out. */
 int cs_random_hex(char *out, size_t len);
 
+/* SHA-256 of data as 64 lower-case hex digits + NUL. */
+int cs_sha256_hex(const void *data, size_t len, char out[65]);
+
 /* ---- strings ------------------------------------------------------------- */
 
 /* strlcpy semantics: always NUL-terminates, returns strlen(src). */

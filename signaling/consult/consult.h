@@ -74,10 +74,14 @@ typedef struct {
     const char *reason;       /* WITHDRAWN: "taken", "cancelled", "expired", "declined", "unavailable" */
     const cs_user_t *user;    /* PRESENCE */
     cs_presence_t presence;   /* PRESENCE */
+    uint64_t revision;        /* grows with every change the engine makes: two
+                                 notices with equal kind, subject matter, reason
+                                 and revision have the same content */
 } cs_notice_t;
 
-/* Called once per recipient subject. */
-typedef void (*cs_notify_fn)(void *user, const char *subject, const cs_notice_t *n);
+/* Called once per recipient, a user identified by (tenant, subject). */
+typedef void (*cs_notify_fn)(void *user, const char *tenant, const char *subject,
+                             const cs_notice_t *n);
 
 typedef struct {
     int64_t warn_ms[CS_URGENCY_COUNT];     /* escalation warning after creation */
@@ -110,7 +114,7 @@ int cs_engine_load_invite(cs_engine_t *e, const cs_invite_t *inv);
  * connection of a specialist starts them as "away"; they choose "available". */
 int cs_engine_connect(cs_engine_t *e, const cs_identity_t *id, int64_t now_ms);
 void cs_engine_disconnect(cs_engine_t *e, const cs_identity_t *id, int64_t now_ms);
-cs_presence_t cs_engine_presence(const cs_engine_t *e, const char *subject);
+cs_presence_t cs_engine_presence(const cs_engine_t *e, const char *tenant, const char *subject);
 
 /* Resolves an invitation code into a guest identity scoped to one consult.
  * CS_ENOTFOUND for an unknown code, CS_EEXPIRED for an old one. */
@@ -139,7 +143,7 @@ int cs_engine_assign(cs_engine_t *e, const cs_identity_t *actor, const char *id,
                      const char *specialist, int64_t now_ms, const cs_consult_t **out);
 int cs_engine_route(cs_engine_t *e, const cs_identity_t *actor, const char *id,
                     const char *tenant, int64_t now_ms, const cs_consult_t **out);
-/* Adds a known user (subject non-empty) or creates an invitation code written
+/* Adds a known user of the actor's tenant (subject non-empty) or creates an invitation code written
  * to code_out (CS_INVITE_CODE_MAX bytes) with its expiry in *expires_at. */
 int cs_engine_invite(cs_engine_t *e, const cs_identity_t *actor, const char *id, cs_role_t role,
                      const char *subject, const char *name, int64_t now_ms, char *code_out,

@@ -103,8 +103,11 @@ typedef struct {
     char birth_date[CS_DATE_MAX];
 } cs_patient_t;
 
+/* A user is identified by (tenant, subject): subjects are unique only within
+ * their centre, and a routed consult brings people of two centres together. */
 typedef struct {
     char subject[CS_SUBJECT_MAX];
+    char tenant[CS_TENANT_MAX];
     char name[CS_NAME_MAX];
     cs_role_t role;
     char invited_by[CS_SUBJECT_MAX]; /* empty for the clinician and accepting specialist */
@@ -129,6 +132,7 @@ typedef struct {
     char clinician[CS_SUBJECT_MAX];
     char clinician_name[CS_NAME_MAX];
     char specialist[CS_SUBJECT_MAX];  /* set on accept/assign */
+    char specialist_tenant[CS_TENANT_MAX]; /* the tenant or routed_to */
     char specialist_name[CS_NAME_MAX];
     int64_t created_at, warn_at, deadline_at, expire_at;
     int64_t accepted_at, started_at, ended_at, updated_at;

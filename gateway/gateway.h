@@ -1,0 +1,52 @@
+/*
+ * gateway.h — the Consilium gateway process: where signalling, storage (and,
+ * later, media) meet. main.c parses the command line; app.c builds the parts
+ * from the configuration and runs the event loop; http.c answers the
+ * operational endpoints; secrets.c keeps the generated secrets.
+ */
+#ifndef CS_GATEWAY_H
+#define CS_GATEWAY_H
+
+#include "config.h"
+#include "signaling/auth/auth.h"
+#include "signaling/consult/consult.h"
+#include "signaling/server/server.h"
+#include "signaling/ws/ws.h"
+#include "storage/storage.h"
+
+#define CS_VERSION "0.1.0"
+
+typedef struct {
+    cs_config_t cfg;
+    cs_storage_t *storage;
+    cs_auth_t *auth;
+    cs_server_t *server;
+    cs_engine_t *engine;
+    cs_ws_server_t *ws;
+    int64_t started_at;
+} cs_app_t;
+
+/* Builds every part; on failure writes a sentence to err and cleans up. */
+int cs_app_start(cs_app_t *app, const cs_config_t *cfg, char *err, size_t errlen);
+/* Runs until cs_app_request_stop (signal-safe), then shuts down cleanly. */
+int cs_app_run(cs_app_t *app);
+void cs_app_request_stop(void);
+void cs_app_free(cs_app_t *app);
+
+/* The auth part alone, for `consilium token` (creates the secret if missing). */
+cs_auth_t *cs_app_auth_from_config(const cs_config_t *cfg, char *err, size_t errlen);
+/* Prints sign-in links for the demo users to stdout. */
+void cs_app_print_demo_links(const cs_app_t *app);
+
+/* http.c: /healthz and /metrics. */
+int cs_http_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp);
+
+/* secrets.c: reads the file, or creates it with len random bytes as hex. */
+int cs_secret_load_or_create(const char *path, size_t len, unsigned char *out, size_t cap,
+                             size_t *out_len, char *err, size_t errlen);
+/* Reads a whole small file (≤ cap-1 bytes) as a NUL-terminated string. */
+int cs_file_read(const char *path, char *out, size_t cap);
+/* mkdir -p with mode 0700 for new folders. */
+int cs_mkdirs(const char *path);
+
+#endif

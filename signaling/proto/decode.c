@@ -1,0 +1,287 @@
+/*
+ * decode.c — client message JSON → cs_msg_t, with every field checked.
+ *
+ * One table row per message type names its decoder; each decoder pulls typed,
+ * bounded fields out of the parsed object. Unknown fields are ignored so newer
+ * clients keep working; missing, mistyped, over-long or out-of-vocabulary
+ * fields are refused with a message naming the field (never its value).
+ */
+#include "proto.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/common.h"
+
+/* Nesting deeper than this is refused before jansson builds the tree. */
+#define MAX_DEPTH 16
+
+typedef int (*decode_fn)(json_t *obj, cs_msg_t *m, cs_proto_error_t *err);
+
+__attribute__((format(printf, 3, 4))) static int fail(cs_proto_error_t *err, int code,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err->code = code;
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Control characters are refused in one-line fields; multi-line allows \n, \t. */
+static bool text_ok(const char *s, bool multiline)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
+            return false;
+        if (c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+static int get_str(json_t *obj, const char *key, char *dst, size_t max, bool required,
+                   cs_proto_error_t *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) {
+        dst[0] = '\0';
+        return required ? fail(err, CS_EINVAL, "missing field '%s'", key) : CS_OK;
+    }
+    if (!json_is_string(v))
+        return fail(err, CS_EINVAL, "field '%s' must be a string", key);
+    size_t len = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (len >= max)
+        return fail(err, CS_EINVAL, "field '%s' is too long", key);
+    if (strlen(s) != len || !text_ok(s, max == CS_REASON_MAX))
+        return fail(err, CS_EINVAL, "field '%s' contains control characters", key);
+    if (required && len == 0)
+        return fail(err, CS_EINVAL, "field '%s' must not be empty", key);
+    memcpy(dst, s, len + 1);
+    return CS_OK;
+}
+
+static int get_slug(json_t *obj, const char *key, char *dst, size_t max, cs_proto_error_t *err)
+{
+    int rc = get_str(obj, key, dst, max, true, err);
+    if (rc == CS_OK && !cs_slug_valid(dst, max))
+        return fail(err, CS_EINVAL, "field '%s' must be lower-case letters, digits, '-' or '_'",
+                    key);
+    return rc;
+}
+
+static bool uuid_shaped(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        char c = s[i];
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+static int get_consult_id(json_t *obj, char dst[CS_ID_MAX], cs_proto_error_t *err)
+{
+    int rc = get_str(obj, "consult_id", dst, CS_ID_MAX, true, err);
+    if (rc == CS_OK && !uuid_shaped(dst))
+        return fail(err, CS_EINVAL, "field '%s' is not a consult id", "consult_id");
+    return rc;
+}
+
+/* Parses an enum-valued string field through one of the vocabulary parsers. */
+#define GET_ENUM(obj, key, parser, dst, err)                                                       \
+    do {                                                                                           \
+        char buf_[32];                                                                             \
+        int rc_ = get_str(obj, key, buf_, sizeof buf_, true, err);                                 \
+        if (rc_ == CS_OK && parser(buf_, dst) != CS_OK)                                            \
+            rc_ = fail(err, CS_EINVAL, "field '%s' has an unknown value", key);                    \
+        if (rc_)                                                                                   \
+            return rc_;                                                                            \
+    } while (0)
+
+static int decode_none(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    (void)o, (void)m, (void)e;
+    return CS_OK;
+}
+
+static int decode_hello(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_str(o, "token", m->u.hello.token, CS_TOKEN_MAX, false, e);
+    if (!rc)
+        rc = get_str(o, "invite", m->u.hello.invite, CS_INVITE_CODE_MAX, false, e);
+    if (rc)
+        return rc;
+    if (!m->u.hello.token[0] == !m->u.hello.invite[0])
+        return fail(e, CS_EINVAL, "exactly one of 'token' or '%s' is required", "invite");
+    return CS_OK;
+}
+
+static int decode_presence(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    GET_ENUM(o, "status", cs_presence_parse, &m->u.presence.status, e);
+    if (m->u.presence.status == CS_PRESENCE_OFFLINE)
+        return fail(e, CS_EINVAL, "field '%s' cannot be set to offline", "status");
+    return CS_OK;
+}
+
+static int decode_request(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    json_t *p = json_object_get(o, "patient");
+    if (!json_is_object(p))
+        return fail(e, CS_EINVAL, "field '%s' must be an object", "patient");
+    int rc = get_str(p, "id", m->u.request.patient.id, CS_PATIENT_ID_MAX, true, e);
+    if (!rc)
+        rc = get_str(p, "name", m->u.request.patient.name, CS_NAME_MAX, true, e);
+    if (!rc)
+        rc = get_str(p, "birth_date", m->u.request.patient.birth_date, CS_DATE_MAX, true, e);
+    if (rc)
+        return rc;
+    if (!cs_date_valid(m->u.request.patient.birth_date))
+        return fail(e, CS_EINVAL, "field '%s' must be a date YYYY-MM-DD", "patient.birth_date");
+    if ((rc = get_slug(o, "specialty", m->u.request.specialty, CS_SPECIALTY_MAX, e)))
+        return rc;
+    GET_ENUM(o, "urgency", cs_urgency_parse, &m->u.request.urgency, e);
+    if (json_object_get(o, "mode"))
+        GET_ENUM(o, "mode", cs_mode_parse, &m->u.request.mode, e);
+    else
+        m->u.request.mode = CS_MODE_REALTIME;
+    return get_str(o, "reason", m->u.request.reason, CS_REASON_MAX, true, e);
+}
+
+static int decode_consult_ref(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    return get_consult_id(o, m->u.consult.consult_id, e);
+}
+
+static int decode_assign(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_consult_id(o, m->u.assign.consult_id, e);
+    return rc ? rc : get_str(o, "specialist", m->u.assign.specialist, CS_SUBJECT_MAX, true, e);
+}
+
+static int decode_route(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_consult_id(o, m->u.route.consult_id, e);
+    return rc ? rc : get_slug(o, "tenant", m->u.route.tenant, CS_TENANT_MAX, e);
+}
+
+static int decode_invite(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_consult_id(o, m->u.invite.consult_id, e);
+    if (rc)
+        return rc;
+    GET_ENUM(o, "role", cs_role_parse, &m->u.invite.role, e);
+    if (m->u.invite.role == CS_ROLE_COORDINATOR)
+        return fail(e, CS_EINVAL, "field '%s' cannot be coordinator", "role");
+    if ((rc = get_str(o, "subject", m->u.invite.subject, CS_SUBJECT_MAX, false, e)))
+        return rc;
+    return get_str(o, "name", m->u.invite.name, CS_NAME_MAX, !m->u.invite.subject[0], e);
+}
+
+static const struct {
+    const char *name;
+    cs_msg_type_t type;
+    decode_fn decode;
+} messages[] = {
+    {"hello", CS_MSG_HELLO, decode_hello},
+    {"ping", CS_MSG_PING, decode_none},
+    {"sync", CS_MSG_SYNC, decode_none},
+    {"presence.set", CS_MSG_PRESENCE_SET, decode_presence},
+    {"consult.request", CS_MSG_CONSULT_REQUEST, decode_request},
+    {"consult.cancel", CS_MSG_CONSULT_CANCEL, decode_consult_ref},
+    {"consult.accept", CS_MSG_CONSULT_ACCEPT, decode_consult_ref},
+    {"consult.decline", CS_MSG_CONSULT_DECLINE, decode_consult_ref},
+    {"consult.assign", CS_MSG_CONSULT_ASSIGN, decode_assign},
+    {"consult.route", CS_MSG_CONSULT_ROUTE, decode_route},
+    {"consult.invite", CS_MSG_CONSULT_INVITE, decode_invite},
+    {"consult.join", CS_MSG_CONSULT_JOIN, decode_consult_ref},
+    {"consult.leave", CS_MSG_CONSULT_LEAVE, decode_consult_ref},
+    {"consult.end", CS_MSG_CONSULT_END, decode_consult_ref},
+    {"consult.history", CS_MSG_CONSULT_HISTORY, decode_consult_ref},
+};
+
+const char *cs_msg_type_name(cs_msg_type_t t)
+{
+    for (size_t i = 0; i < CS_ARRAY_LEN(messages); i++)
+        if (messages[i].type == t)
+            return messages[i].name;
+    return "unknown";
+}
+
+/* Refuses nesting deeper than MAX_DEPTH without parsing (strings are skipped). */
+static bool depth_ok(const char *buf, size_t len)
+{
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > MAX_DEPTH)
+                return false;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return true;
+}
+
+int cs_proto_decode(const char *buf, size_t len, cs_msg_t *out, cs_proto_error_t *err)
+{
+    memset(err, 0, sizeof *err);
+    memset(out, 0, sizeof *out);
+    if (!depth_ok(buf, len))
+        return fail(err, CS_EINVAL, "message nested deeper than %s levels", "16");
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return fail(err, CS_EINVAL, "malformed JSON%s", "");
+    int rc;
+    if (!json_is_object(root)) {
+        rc = fail(err, CS_EINVAL, "a message must be a JSON object%s", "");
+        goto done;
+    }
+    json_t *id = json_object_get(root, "id");
+    if (id && !json_is_null(id)) {
+        if (!json_is_string(id) || json_string_length(id) >= CS_REQ_ID_MAX ||
+            !text_ok(json_string_value(id), false)) {
+            rc = fail(err, CS_EINVAL, "field '%s' must be a short string", "id");
+            goto done;
+        }
+        cs_strlcpy(out->req_id, json_string_value(id), sizeof out->req_id);
+        cs_strlcpy(err->req_id, out->req_id, sizeof err->req_id);
+    }
+    const char *type = json_string_value(json_object_get(root, "type"));
+    if (!type) {
+        rc = fail(err, CS_EINVAL, "missing field '%s'", "type");
+        goto done;
+    }
+    rc = fail(err, CS_EUNSUPPORTED, "unknown message type%s", "");
+    for (size_t i = 0; i < CS_ARRAY_LEN(messages); i++) {
+        if (strcmp(messages[i].name, type) == 0) {
+            memset(err->message, 0, sizeof err->message);
+            err->code = 0;
+            out->type = messages[i].type;
+            rc = messages[i].decode(root, out, err);
+            break;
+        }
+    }
+done:
+    json_decref(root);
+    return rc;
+}

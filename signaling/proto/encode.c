@@ -1,0 +1,235 @@
+/*
+ * encode.c — the server's messages as JSON text.
+ *
+ * Times go on the wire as integer milliseconds since the Unix epoch (the
+ * snapshot carries server_time so clients can correct their clocks); absent
+ * times and absent people are null.
+ */
+#include "proto.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "common/common.h"
+
+/* Serialises and frees obj. */
+static char *finish(json_t *obj)
+{
+    if (!obj)
+        return NULL;
+    char *s = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    return s;
+}
+
+static json_t *with_id(json_t *obj, const char *req_id)
+{
+    if (obj && req_id && req_id[0])
+        json_object_set_new(obj, "id", json_string(req_id));
+    return obj;
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+    return ms ? json_integer(ms) : json_null();
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s && s[0] ? json_string(s) : json_null();
+}
+
+static json_t *person_or_null(const char *subject, const char *tenant, const char *name)
+{
+    if (!subject[0])
+        return json_null();
+    return json_pack("{s:s, s:s, s:s}", "subject", subject, "tenant", tenant, "name", name);
+}
+
+static json_t *participant_json(const cs_participant_t *p)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "subject", p->subject, "tenant",
+                     p->tenant, "name", p->name, "role", cs_role_name(p->role), "present", p->present, "joined_at",
+                     time_or_null(p->joined_at), "left_at", time_or_null(p->left_at), "invited_by",
+                     str_or_null(p->invited_by));
+}
+
+static json_t *consult_json(const cs_consult_t *c)
+{
+    json_t *parts = json_array();
+    for (int i = 0; parts && i < c->n_participants; i++)
+        json_array_append_new(parts, participant_json(&c->participants[i]));
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", c->id,
+        "state", cs_state_name(c->state), "tenant", c->tenant, "routed_to",
+        str_or_null(c->routed_to), "patient", "id", c->patient.id, "name", c->patient.name,
+        "birth_date", c->patient.birth_date, "specialty", c->specialty, "urgency",
+        cs_urgency_name(c->urgency), "mode", cs_mode_name(c->mode), "reason", c->reason,
+        "escalation", cs_escalation_name(c->escalation), "clinician",
+        person_or_null(c->clinician, c->tenant, c->clinician_name), "specialist",
+        person_or_null(c->specialist, c->specialist_tenant, c->specialist_name));
+    if (!o) {
+        json_decref(parts);
+        return NULL;
+    }
+    json_object_set_new(o, "created_at", time_or_null(c->created_at));
+    json_object_set_new(o, "warn_at", time_or_null(c->warn_at));
+    json_object_set_new(o, "deadline_at", time_or_null(c->deadline_at));
+    json_object_set_new(o, "expire_at", time_or_null(c->expire_at));
+    json_object_set_new(o, "accepted_at", time_or_null(c->accepted_at));
+    json_object_set_new(o, "started_at", time_or_null(c->started_at));
+    json_object_set_new(o, "ended_at", time_or_null(c->ended_at));
+    json_object_set_new(o, "updated_at", time_or_null(c->updated_at));
+    json_object_set_new(o, "participants", parts ? parts : json_array());
+    return o;
+}
+
+char *cs_proto_encode_error(const char *req_id, int code, const char *message)
+{
+    return finish(with_id(json_pack("{s:s, s:s, s:s}", "type", "error", "code", cs_errname(code),
+                                    "message", message ? message : cs_strerror(code)),
+                          req_id));
+}
+
+char *cs_proto_encode_ok(const char *req_id, const cs_consult_t *c)
+{
+    json_t *o = with_id(json_pack("{s:s}", "type", "ok"), req_id);
+    if (o && c)
+        json_object_set_new(o, "consult", consult_json(c));
+    return finish(o);
+}
+
+char *cs_proto_encode_pong(const char *req_id, int64_t server_time)
+{
+    return finish(
+        with_id(json_pack("{s:s, s:I}", "type", "pong", "server_time", (json_int_t)server_time),
+                req_id));
+}
+
+char *cs_proto_encode_invite(const char *req_id, const char *consult_id, const char *code,
+                             cs_role_t role, int64_t expires_at)
+{
+    return finish(with_id(json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "invite", "consult_id",
+                                    consult_id, "code", code, "role", cs_role_name(role),
+                                    "expires_at", (json_int_t)expires_at),
+                          req_id));
+}
+
+char *cs_proto_encode_consult(const char *type, const cs_consult_t *c)
+{
+    return finish(json_pack("{s:s, s:o}", "type", type, "consult", consult_json(c)));
+}
+
+char *cs_proto_encode_withdrawn(const char *consult_id, const char *reason)
+{
+    return finish(json_pack("{s:s, s:s, s:s}", "type", "consult.withdrawn", "consult_id",
+                            consult_id, "reason", reason));
+}
+
+char *cs_proto_encode_escalation(const cs_consult_t *c)
+{
+    return finish(json_pack("{s:s, s:s, s:o}", "type", "consult.escalation", "level",
+                            cs_escalation_name(c->escalation), "consult", consult_json(c)));
+}
+
+char *cs_proto_encode_presence(const char *subject, const char *name, cs_presence_t p)
+{
+    return finish(json_pack("{s:s, s:s, s:s, s:s}", "type", "presence", "subject", subject, "name",
+                            name, "status", cs_presence_name(p)));
+}
+
+char *cs_proto_encode_history(const char *req_id, const char *consult_id, const cs_event_t *ev,
+                              size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *e = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "at", (json_int_t)ev[i].at, "kind",
+                              ev[i].kind, "from", cs_state_name(ev[i].from), "to",
+                              cs_state_name(ev[i].to), "actor", ev[i].actor, "detail",
+                              ev[i].detail);
+        if (e)
+            json_object_set_new(e, "actor_role", ev[i].actor_is_system
+                                                     ? json_null()
+                                                     : json_string(cs_role_name(ev[i].actor_role)));
+        json_array_append_new(arr, e);
+    }
+    return finish(with_id(
+        json_pack("{s:s, s:s, s:o}", "type", "consult.history", "consult_id", consult_id,
+                  "events", arr ? arr : json_array()),
+        req_id));
+}
+
+/* ---- snapshot builder --------------------------------------------------- */
+
+struct cs_proto_snapshot {
+    json_t *root;
+    json_t *consults;
+    json_t *specialists;
+};
+
+cs_proto_snapshot_t *cs_proto_snapshot_begin(const char *type, const char *req_id,
+                                             const cs_identity_t *id, cs_presence_t presence,
+                                             int64_t server_time)
+{
+    cs_proto_snapshot_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    json_t *specs = json_array();
+    for (int i = 0; specs && i < id->n_specialties; i++)
+        json_array_append_new(specs, json_string(id->specialties[i]));
+    s->consults = json_array();
+    s->root = with_id(
+        json_pack("{s:s, s:i, s:I, s:{s:s, s:s, s:s, s:s, s:o, s:I, s:o}, s:s, s:o}", "type", type,
+                  "protocol", CS_PROTO_VERSION, "server_time", (json_int_t)server_time, "user",
+                  "subject", id->subject, "name", id->name, "role", cs_role_name(id->role),
+                  "tenant", id->tenant, "specialties", specs ? specs : json_array(), "expires_at",
+                  (json_int_t)id->expires_at, "consult_scope", str_or_null(id->consult_scope),
+                  "presence", cs_presence_name(presence), "consults",
+                  json_incref(s->consults)),
+        req_id);
+    if (id->role == CS_ROLE_COORDINATOR) {
+        s->specialists = json_array();
+        if (s->root)
+            json_object_set(s->root, "specialists", s->specialists);
+    }
+    if (!s->root || !s->consults) {
+        json_decref(s->root);
+        json_decref(s->consults);
+        json_decref(s->specialists);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void cs_proto_snapshot_add_consult(cs_proto_snapshot_t *s, const cs_consult_t *c)
+{
+    if (s)
+        json_array_append_new(s->consults, consult_json(c));
+}
+
+void cs_proto_snapshot_add_specialist(cs_proto_snapshot_t *s, const char *subject,
+                                      const char *name, cs_presence_t p,
+                                      const char *const *specialties, int n_specialties)
+{
+    if (!s || !s->specialists)
+        return;
+    json_t *specs = json_array();
+    for (int i = 0; specs && i < n_specialties; i++)
+        json_array_append_new(specs, json_string(specialties[i]));
+    json_array_append_new(s->specialists,
+                          json_pack("{s:s, s:s, s:s, s:o}", "subject", subject, "name", name,
+                                    "status", cs_presence_name(p), "specialties",
+                                    specs ? specs : json_array()));
+}
+
+char *cs_proto_snapshot_finish(cs_proto_snapshot_t *s)
+{
+    if (!s)
+        return NULL;
+    json_decref(s->consults);
+    json_decref(s->specialists);
+    json_t *root = s->root;
+    free(s);
+    return finish(root);
+}

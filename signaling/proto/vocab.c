@@ -1,0 +1,101 @@
+/*
+ * vocab.c — wire names of the signalling vocabulary (roles, urgencies, states,
+ * presence) and the validators for slugs and dates.
+ */
+#include "proto.h"
+
+#include <string.h>
+
+#include "common/common.h"
+
+static const char *const role_names[CS_ROLE_COUNT] = {"clinician", "specialist", "coordinator",
+                                                      "patient", "interpreter"};
+static const char *const urgency_names[CS_URGENCY_COUNT] = {"emergency", "urgent", "planned"};
+static const char *const mode_names[CS_MODE_COUNT] = {"realtime", "deferred"};
+static const char *const state_names[CS_STATE_COUNT] = {
+    "requested", "offered", "accepted", "in_progress", "ended", "cancelled", "expired"};
+static const char *const presence_names[CS_PRESENCE_COUNT] = {"offline", "available", "busy",
+                                                              "away"};
+static const char *const escalation_names[] = {"none", "warning", "overdue"};
+
+static int parse_name(const char *const *names, int n, const char *s, int *out)
+{
+    if (!s)
+        return CS_EINVAL;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i], s) == 0) {
+            *out = i;
+            return CS_OK;
+        }
+    }
+    return CS_EINVAL;
+}
+
+#define NAME_AND_PARSE(kind, type, table, count)                                                   \
+    const char *cs_##kind##_name(type v)                                                           \
+    {                                                                                              \
+        return (int)v >= 0 && (int)v < (count) ? table[v] : "unknown";                             \
+    }                                                                                              \
+    int cs_##kind##_parse(const char *s, type *out)                                                \
+    {                                                                                              \
+        int i, rc = parse_name(table, (count), s, &i);                                             \
+        if (rc == CS_OK)                                                                           \
+            *out = (type)i;                                                                        \
+        return rc;                                                                                 \
+    }
+
+NAME_AND_PARSE(role, cs_role_t, role_names, CS_ROLE_COUNT)
+NAME_AND_PARSE(urgency, cs_urgency_t, urgency_names, CS_URGENCY_COUNT)
+NAME_AND_PARSE(mode, cs_mode_t, mode_names, CS_MODE_COUNT)
+NAME_AND_PARSE(state, cs_state_t, state_names, CS_STATE_COUNT)
+NAME_AND_PARSE(presence, cs_presence_t, presence_names, CS_PRESENCE_COUNT)
+
+const char *cs_escalation_name(cs_escalation_t e)
+{
+    return (int)e >= 0 && (int)e < 3 ? escalation_names[e] : "unknown";
+}
+
+bool cs_state_terminal(cs_state_t s)
+{
+    return s == CS_STATE_ENDED || s == CS_STATE_CANCELLED || s == CS_STATE_EXPIRED;
+}
+
+bool cs_slug_valid(const char *s, size_t max)
+{
+    size_t n = 0;
+    if (!s)
+        return false;
+    for (; s[n]; n++) {
+        char c = s[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  (n > 0 && (c == '_' || c == '-'));
+        if (!ok || n + 1 >= max)
+            return false;
+    }
+    return n > 0;
+}
+
+bool cs_date_valid(const char *s)
+{
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    int m = (s[5] - '0') * 10 + (s[6] - '0');
+    int d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (y < 1850 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return !(m == 2 && d == 29 && !leap);
+}
+
+bool cs_identity_has_specialty(const cs_identity_t *id, const char *specialty)
+{
+    for (int i = 0; i < id->n_specialties; i++)
+        if (strcmp(id->specialties[i], specialty) == 0)
+            return true;
+    return false;
+}

@@ -1,0 +1,50 @@
+/* internal.h — the signalling server's private session structures, shared by
+ * session.c (connections, limits, delivery) and dispatch.c (message handlers). */
+#ifndef CS_SERVER_INTERNAL_H
+#define CS_SERVER_INTERNAL_H
+
+#include "common/common.h"
+#include "server.h"
+
+typedef struct session {
+    cs_ws_conn_t *conn;
+    bool authed;
+    bool closing;
+    cs_identity_t id;
+    int64_t opened_at;
+    double tokens;            /* rate-limit bucket */
+    int64_t tokens_at;        /* last refill, monotonic ms */
+    int refused_in_row;
+    struct session *next_of_user;  /* sessions of one user, a singly linked list */
+    struct session *prev, *next;   /* every session, for ticks */
+} session_t;
+
+struct cs_server {
+    cs_server_config_t cfg;
+    const cs_auth_t *auth;
+    cs_engine_t *engine;
+    cs_map_t *by_user;        /* "tenant\x1fsubject" → first session_t of that user */
+    session_t *all;
+    cs_server_stats_t stats;
+    /* The last notice encoded, reused for its next recipients. */
+    struct {
+        cs_notice_kind_t kind;
+        const void *what;
+        uint64_t revision;
+        const char *reason;
+        char *json;
+    } memo;
+};
+
+/* session.c */
+void session_send(cs_server_t *s, session_t *ss, char *json); /* takes json */
+void session_error(cs_server_t *s, session_t *ss, const char *req_id, int code,
+                   const char *message);
+void session_close(session_t *ss, int code, const char *reason);
+int session_authenticate(cs_server_t *s, session_t *ss, const cs_identity_t *id);
+
+/* dispatch.c */
+void dispatch(cs_server_t *s, session_t *ss, const cs_msg_t *m);
+void send_snapshot(cs_server_t *s, session_t *ss, const char *type, const char *req_id);
+
+#endif
