@@ -1,0 +1,454 @@
+/*
+ * storage.c — opening the database, its schema and migrations, the prepared
+ * statements, write transactions with retries, and the small probes (ping,
+ * event counts).
+ *
+ * The schema is versioned with PRAGMA user_version: migrations[i] takes the
+ * database from version i to i + 1, each in its own transaction together with
+ * the version bump, so a crash mid-migration leaves the previous version
+ * intact. A later schema appends a script; existing ones never change.
+ */
+#include "storage_internal.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* How long one statement waits for another connection's lock (ms). */
+#define CS_STORAGE_BUSY_TIMEOUT_MS 5000
+/* Whole-transaction attempts when the lock outlives the busy timeout. */
+#define CS_STORAGE_TX_ATTEMPTS 5
+/* Pause before the first retry (ms); doubles with each further one. */
+#define CS_STORAGE_RETRY_PAUSE_MS 10
+
+static const char *const migrations[] = {
+    /* ---- version 1 ----
+     * Tables are STRICT so a wrongly typed value is refused at write time.
+     * Long free text (reason) comes last in its row: reading the short
+     * columns then never touches overflow pages. */
+    "CREATE TABLE consults ("
+    "  id                 TEXT    NOT NULL PRIMARY KEY,"
+    "  tenant             TEXT    NOT NULL,"
+    "  routed_to          TEXT    NOT NULL,"
+    "  state              TEXT    NOT NULL,"
+    "  escalation         TEXT    NOT NULL,"
+    "  urgency            TEXT    NOT NULL,"
+    "  mode               TEXT    NOT NULL,"
+    "  specialty          TEXT    NOT NULL,"
+    "  clinician          TEXT    NOT NULL,"
+    "  clinician_name     TEXT    NOT NULL,"
+    "  specialist         TEXT    NOT NULL,"
+    "  specialist_tenant  TEXT    NOT NULL,"
+    "  specialist_name    TEXT    NOT NULL,"
+    "  patient_id         TEXT    NOT NULL,"
+    "  patient_name       TEXT    NOT NULL,"
+    "  patient_birth_date TEXT    NOT NULL,"
+    "  created_at         INTEGER NOT NULL,"
+    "  warn_at            INTEGER NOT NULL,"
+    "  deadline_at        INTEGER NOT NULL,"
+    "  expire_at          INTEGER NOT NULL,"
+    "  accepted_at        INTEGER NOT NULL,"
+    "  started_at         INTEGER NOT NULL,"
+    "  ended_at           INTEGER NOT NULL,"
+    "  updated_at         INTEGER NOT NULL,"
+    "  reason             TEXT    NOT NULL"
+    ") STRICT;"
+    /* Start-up loads one state at a time and, for terminal states, only the
+     * recently closed: both are ranges of this index, so loading stays cheap
+     * however many old consults the table keeps. */
+    "CREATE INDEX consults_state_closed ON consults (state, max(ended_at, updated_at));"
+    "CREATE INDEX consults_tenant ON consults (tenant, created_at);"
+    /* A person is (tenant, subject): subjects are unique only within their
+     * centre, and a routed consult brings two centres together. WITHOUT
+     * ROWID keeps a consult's participants together on disk. */
+    "CREATE TABLE participants ("
+    "  consult_id TEXT    NOT NULL REFERENCES consults (id) ON DELETE CASCADE,"
+    "  idx        INTEGER NOT NULL,"
+    "  subject    TEXT    NOT NULL,"
+    "  tenant     TEXT    NOT NULL,"
+    "  name       TEXT    NOT NULL,"
+    "  role       TEXT    NOT NULL,"
+    "  invited_by TEXT    NOT NULL,"
+    "  joined_at  INTEGER NOT NULL,"
+    "  left_at    INTEGER NOT NULL,"
+    "  present    INTEGER NOT NULL CHECK (present IN (0, 1)),"
+    "  PRIMARY KEY (consult_id, tenant, subject)"
+    ") STRICT, WITHOUT ROWID;"
+    /* The audit trail. AUTOINCREMENT: sequence numbers are never reused.
+     * No ON DELETE CASCADE and triggers refusing UPDATE/DELETE: a consult with
+     * a trail cannot be deleted by accident; a future retention purge must be
+     * a migration that says so explicitly. */
+    "CREATE TABLE events ("
+    "  seq             INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  consult_id      TEXT    NOT NULL REFERENCES consults (id),"
+    "  at              INTEGER NOT NULL,"
+    "  kind            TEXT    NOT NULL,"
+    "  from_state      TEXT    NOT NULL,"
+    "  to_state        TEXT    NOT NULL,"
+    "  actor           TEXT    NOT NULL,"
+    "  actor_role      TEXT    NOT NULL,"
+    "  actor_is_system INTEGER NOT NULL CHECK (actor_is_system IN (0, 1)),"
+    "  detail          TEXT    NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX events_consult ON events (consult_id, seq);"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TABLE users ("
+    "  subject     TEXT    NOT NULL,"
+    "  name        TEXT    NOT NULL,"
+    "  role        TEXT    NOT NULL,"
+    "  tenant      TEXT    NOT NULL,"
+    "  specialties TEXT    NOT NULL," /* comma-separated slugs */
+    "  last_seen   INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, subject)"
+    ") STRICT;"
+    /* Only the SHA-256 of an invitation code is ever stored. */
+    "CREATE TABLE invites ("
+    "  code_hash  TEXT    NOT NULL PRIMARY KEY,"
+    "  consult_id TEXT    NOT NULL REFERENCES consults (id) ON DELETE CASCADE,"
+    "  role       TEXT    NOT NULL,"
+    "  name       TEXT    NOT NULL,"
+    "  created_by TEXT    NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX invites_expires ON invites (expires_at);"
+    "CREATE INDEX invites_consult ON invites (consult_id);",
+};
+
+#define CS_STORAGE_SCHEMA_VERSION ((int)CS_ARRAY_LEN(migrations))
+
+static const char *const stmt_sql[CS_STMT_COUNT] = {
+    [CS_STMT_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [CS_STMT_BEGIN_READ] = "BEGIN",
+    [CS_STMT_COMMIT] = "COMMIT",
+    [CS_STMT_ROLLBACK] = "ROLLBACK",
+    [CS_STMT_UPSERT_CONSULT] =
+        "INSERT INTO consults (" CS_CONSULT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
+        " ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant,"
+        " routed_to = excluded.routed_to, state = excluded.state,"
+        " escalation = excluded.escalation, urgency = excluded.urgency, mode = excluded.mode,"
+        " specialty = excluded.specialty, clinician = excluded.clinician,"
+        " clinician_name = excluded.clinician_name, specialist = excluded.specialist,"
+        " specialist_tenant = excluded.specialist_tenant,"
+        " specialist_name = excluded.specialist_name, patient_id = excluded.patient_id,"
+        " patient_name = excluded.patient_name,"
+        " patient_birth_date = excluded.patient_birth_date, created_at = excluded.created_at,"
+        " warn_at = excluded.warn_at, deadline_at = excluded.deadline_at,"
+        " expire_at = excluded.expire_at, accepted_at = excluded.accepted_at,"
+        " started_at = excluded.started_at, ended_at = excluded.ended_at,"
+        " updated_at = excluded.updated_at, reason = excluded.reason",
+    [CS_STMT_DELETE_PARTICIPANTS] = "DELETE FROM participants WHERE consult_id = ?1",
+    [CS_STMT_INSERT_PARTICIPANT] = "INSERT INTO participants (consult_id, idx, "
+                                   CS_PARTICIPANT_COLUMNS
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [CS_STMT_INSERT_EVENT] = "INSERT INTO events (consult_id, " CS_EVENT_COLUMNS
+                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [CS_STMT_UPSERT_USER] =
+        "INSERT INTO users (" CS_USER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT (tenant, subject) DO UPDATE SET name = excluded.name,"
+        " role = excluded.role, specialties = excluded.specialties,"
+        " last_seen = excluded.last_seen",
+    [CS_STMT_INSERT_INVITE] = "INSERT INTO invites (" CS_INVITE_COLUMNS
+                              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [CS_STMT_LIST_EVENTS] = "SELECT " CS_EVENT_COLUMNS
+                            " FROM events WHERE consult_id = ?1 ORDER BY seq LIMIT ?2",
+    [CS_STMT_COUNT_EVENTS] = "SELECT count(*) FROM events WHERE consult_id = ?1",
+    [CS_STMT_COUNT_ALL_EVENTS] = "SELECT count(*) FROM events",
+    /* Reads the schema page: fails if the file became unreadable. */
+    [CS_STMT_PING] = "SELECT count(*) FROM sqlite_schema",
+    /* The distinct states present, one index seek each (see storage_read.c). */
+    [CS_STMT_NEXT_STATE] = "SELECT state FROM consults WHERE state > ?1 ORDER BY state LIMIT 1",
+    /* The expression must match the index consults_state_closed exactly. */
+    [CS_STMT_LOAD_CONSULTS] = "SELECT " CS_CONSULT_COLUMNS " FROM consults"
+                              " WHERE state = ?1 AND max(ended_at, updated_at) >= ?2"
+                              " ORDER BY created_at, id",
+    [CS_STMT_LOAD_PARTICIPANTS] = "SELECT " CS_PARTICIPANT_COLUMNS
+                                  " FROM participants WHERE consult_id = ?1 ORDER BY idx",
+    [CS_STMT_LOAD_USERS] = "SELECT " CS_USER_COLUMNS " FROM users ORDER BY tenant, subject",
+    [CS_STMT_LOAD_INVITES] = "SELECT " CS_INVITE_COLUMNS " FROM invites"
+                             " WHERE expires_at > ?1 ORDER BY created_at, code_hash",
+};
+
+/* ---- opening -------------------------------------------------------------- */
+
+/* Maps an SQLite failure while opening to our codes: trouble with the file or
+ * its locks is CS_EIO, content we cannot use is CS_ESTORAGE. */
+static int open_error(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOMEM:
+        return CS_ENOMEM;
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+        return CS_EIO;
+    default: /* SQLITE_NOTADB, SQLITE_CORRUPT, SQLITE_ERROR (schema clash), ... */
+        return CS_ESTORAGE;
+    }
+}
+
+/* Creates the file owner-only before SQLite does (it would use 0644): the
+ * database holds patient data. SQLite gives the -wal and -shm files the same
+ * mode as the database. An existing file keeps its mode. */
+static int create_private(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0)
+        return CS_EIO;
+    close(fd);
+    return CS_OK;
+}
+
+static int read_user_version(sqlite3 *db, int *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int(s, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Refuses a schema newer than this build before changing anything in the file
+ * (not even its journal mode): a newer gateway's data is left as it was. */
+static int check_version(sqlite3 *db)
+{
+    int version = 0;
+    int rc = read_user_version(db, &version);
+    if (rc != SQLITE_OK)
+        return open_error(rc);
+    return version < 0 || version > CS_STORAGE_SCHEMA_VERSION ? CS_ESTORAGE : CS_OK;
+}
+
+static int configure(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    /* The pragma answers with the mode in force, which is not WAL when the
+     * file system cannot support it: refuse rather than run unsafely. */
+    bool wal = rc == SQLITE_ROW && sqlite3_column_text(s, 0) &&
+               strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW)
+        return open_error(rc);
+    if (!wal)
+        return CS_EIO;
+    rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", NULL, NULL,
+                      NULL);
+    return rc == SQLITE_OK ? CS_OK : open_error(rc);
+}
+
+static int apply_migration(sqlite3 *db, int version)
+{
+    int rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return open_error(rc);
+    char *bump = sqlite3_mprintf("PRAGMA user_version = %d", version + 1);
+    if (!bump)
+        return CS_ENOMEM;
+    rc = sqlite3_exec(db, bump, NULL, NULL, NULL);
+    sqlite3_free(bump);
+    return rc == SQLITE_OK ? CS_OK : open_error(rc);
+}
+
+/* One migration (or none when current) in one transaction. The version is read
+ * again under the write lock, so two processes opening a new database at once
+ * cannot both apply the same script. */
+static int migrate_step(sqlite3 *db, bool *current)
+{
+    int version = 0, err;
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return open_error(rc);
+    rc = read_user_version(db, &version);
+    if (rc != SQLITE_OK)
+        err = open_error(rc);
+    else if (version < 0 || version > CS_STORAGE_SCHEMA_VERSION)
+        err = CS_ESTORAGE;
+    else if (version < CS_STORAGE_SCHEMA_VERSION)
+        err = apply_migration(db, version);
+    else
+        err = CS_OK;
+    *current = err == CS_OK && version == CS_STORAGE_SCHEMA_VERSION;
+    if (err == CS_OK && (rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+        err = open_error(rc);
+    if (err != CS_OK && !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}
+
+static int migrate(sqlite3 *db)
+{
+    bool current = false;
+    int err = CS_OK;
+    while (err == CS_OK && !current)
+        err = migrate_step(db, &current);
+    return err;
+}
+
+/* A statement that does not prepare means the tables are not what
+ * user_version claims (e.g. altered by hand): unusable content. */
+static int prepare_all(cs_storage_t *st)
+{
+    for (int i = 0; i < CS_STMT_COUNT; i++) {
+        int rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &st->stmt[i], NULL);
+        if (rc != SQLITE_OK)
+            return rc == SQLITE_NOMEM ? CS_ENOMEM : CS_ESTORAGE;
+    }
+    return CS_OK;
+}
+
+static int open_db(cs_storage_t *st, const char *path)
+{
+    int err = create_private(path);
+    if (err != CS_OK)
+        return err;
+    int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK)
+        return open_error(rc);
+    /* Extended codes tell a duplicate key (CS_EEXIST) from other failures. */
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, CS_STORAGE_BUSY_TIMEOUT_MS);
+    return CS_OK;
+}
+
+cs_storage_t *cs_storage_open(const char *path, int *err)
+{
+    int dummy;
+    if (!err)
+        err = &dummy;
+    /* ":memory:" would not be durable and cannot use WAL. */
+    if (!path || !*path || strcmp(path, ":memory:") == 0) {
+        *err = CS_EINVAL;
+        return NULL;
+    }
+    cs_storage_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        *err = CS_ENOMEM;
+        return NULL;
+    }
+    int rc = open_db(st, path);
+    if (rc == CS_OK)
+        rc = check_version(st->db);
+    if (rc == CS_OK)
+        rc = configure(st->db);
+    if (rc == CS_OK)
+        rc = migrate(st->db);
+    if (rc == CS_OK)
+        rc = prepare_all(st);
+    if (rc != CS_OK) {
+        cs_storage_close(st);
+        *err = rc;
+        return NULL;
+    }
+    *err = CS_OK;
+    return st;
+}
+
+void cs_storage_close(cs_storage_t *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < CS_STMT_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    /* Every statement is finalized, so this closes (and checkpoints the WAL
+     * into the database when this is the last connection). */
+    sqlite3_close(st->db);
+    free(st);
+}
+
+/* ---- statements and transactions ------------------------------------------ */
+
+void cs_storage_done(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+int cs_storage_exec_stmt(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    cs_storage_done(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static bool is_busy(int rc)
+{
+    return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+static int write_tx_once(cs_storage_t *st, cs_storage_tx_fn fn, const void *arg)
+{
+    /* A failed BEGIN has nothing to undo, and rolling back here could undo a
+     * transaction that is not ours (a save called from a load callback). */
+    int rc = cs_storage_exec_stmt(st->stmt[CS_STMT_BEGIN_WRITE]);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = fn(st, arg);
+    if (rc == SQLITE_OK)
+        rc = cs_storage_exec_stmt(st->stmt[CS_STMT_COMMIT]);
+    /* Some failures (SQLITE_FULL, SQLITE_IOERR...) already rolled back; a failed
+     * COMMIT (SQLITE_BUSY) leaves the transaction open. */
+    if (rc != SQLITE_OK && !sqlite3_get_autocommit(st->db))
+        cs_storage_exec_stmt(st->stmt[CS_STMT_ROLLBACK]);
+    return rc;
+}
+
+int cs_storage_write_tx(cs_storage_t *st, cs_storage_tx_fn fn, const void *arg)
+{
+    /* The busy timeout already waited for each lock; a lock held even longer
+     * (a backup, a long checkpoint, someone in the sqlite3 shell) is given a
+     * few more chances, because the engine drops a change that fails here. */
+    int pause_ms = CS_STORAGE_RETRY_PAUSE_MS;
+    for (int attempt = 1;; attempt++) {
+        int rc = write_tx_once(st, fn, arg);
+        if (!is_busy(rc) || attempt == CS_STORAGE_TX_ATTEMPTS)
+            return rc;
+        sqlite3_sleep(pause_ms);
+        pause_ms *= 2;
+    }
+}
+
+/* ---- probes --------------------------------------------------------------- */
+
+int cs_storage_ping(cs_storage_t *st)
+{
+    if (!st)
+        return CS_ESTORAGE;
+    sqlite3_stmt *s = st->stmt[CS_STMT_PING];
+    int rc = sqlite3_step(s);
+    cs_storage_done(s);
+    return rc == SQLITE_ROW ? CS_OK : CS_ESTORAGE;
+}
+
+int64_t cs_storage_count_events(cs_storage_t *st, const char *consult_id)
+{
+    if (!st)
+        return CS_ESTORAGE;
+    sqlite3_stmt *s = st->stmt[consult_id ? CS_STMT_COUNT_EVENTS : CS_STMT_COUNT_ALL_EVENTS];
+    if (consult_id && sqlite3_bind_text(s, 1, consult_id, -1, SQLITE_STATIC) != SQLITE_OK) {
+        cs_storage_done(s);
+        return CS_ESTORAGE;
+    }
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : CS_ESTORAGE;
+    cs_storage_done(s);
+    return n;
+}
