@@ -8,9 +8,9 @@
  *   role (string, required)       clinician | specialist | coordinator | patient | interpreter
  *   tenant (string, required)     the regional centre, a slug
  *   specialties (array of slugs)  required non-empty for specialists, at most 8
- *   exp (number, required)        expiry, seconds since the epoch
- *   iat, nbf (numbers, optional)  nbf in the future is refused
- *   iss, aud (optional)           checked when configured
+ *   exp (integer, required)       expiry, seconds since the epoch; refused on or after it
+ *   iat, nbf (integers, optional) nbf in the future is refused
+ *   iss, aud (optional)           checked when configured; aud a string or array of strings
  * Accepted algorithms: HS256 with the configured secret and ES256 with the
  * configured public key. The algorithm named in the token's header selects the
  * key; any other algorithm (including "none") is refused, so a token can never
@@ -36,25 +36,34 @@ typedef struct {
     int64_t leeway_ms;                 /* clock skew tolerated on exp/nbf */
 } cs_auth_config_t;
 
-/* Copies everything it needs from cfg. Returns NULL and sets *err
- * (CS_EINVAL for an unusable key, CS_ENOMEM) on failure. */
+/* Copies everything it needs from cfg and validates the keys now, so a bad
+ * key fails start-up rather than the first login. Returns NULL and sets *err
+ * on failure: CS_ENOMEM, or CS_EINVAL for an unusable configuration — an
+ * HS256 secret under 32 bytes, a PEM that is not an unencrypted EC P-256 key,
+ * a private key that is not the public key's pair, no key at all, or a leeway
+ * outside 0..24 h. */
 cs_auth_t *cs_auth_new(const cs_auth_config_t *cfg, int *err);
 void cs_auth_free(cs_auth_t *a);
 
 /*
  * Verifies token (NUL-terminated) at time now_ms and fills *out on success
- * (consult_scope is left empty). Returns CS_OK, CS_EEXPIRED (exp passed, or nbf
- * not reached), or CS_EAUTH (malformed, unknown algorithm, bad signature, a
- * missing or invalid claim). *why, when not NULL, is set to a static English
- * sentence naming the reason; it never contains token content.
+ * (consult_scope is left empty); on failure *out is zeroed. Returns CS_OK,
+ * CS_EEXPIRED (exp passed, or nbf not reached), CS_EAUTH (malformed, unknown
+ * algorithm, bad signature, a missing or invalid claim), CS_ENOMEM, or
+ * CS_EINVAL when a or out is NULL. *why, when not NULL, is set to a static
+ * English sentence naming the reason (NULL on success); it never contains
+ * token content. Reentrant: one cs_auth_t may serve many threads.
  */
 int cs_auth_verify(const cs_auth_t *a, const char *token, int64_t now_ms, cs_identity_t *out,
                    const char **why);
 
 /*
  * Mints a token for id valid for ttl_ms from now_ms, signed with alg "HS256" or
- * "ES256". *out_token is malloc'd; the caller frees it. CS_EUNSUPPORTED when no
- * key for alg is configured.
+ * "ES256". Claims: sub, name, role, tenant, specialties (when there are any),
+ * iat, exp (now_ms + ttl_ms rounded up to the second), and iss/aud when
+ * configured. *out_token is malloc'd; the caller frees it (NULL on failure).
+ * CS_EUNSUPPORTED when no key for alg is configured; CS_EINVAL for ttl_ms <= 0
+ * or an identity cs_auth_verify would refuse.
  */
 int cs_auth_mint(const cs_auth_t *a, const cs_identity_t *id, int64_t now_ms, int64_t ttl_ms,
                  const char *alg, char **out_token);

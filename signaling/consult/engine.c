@@ -128,6 +128,10 @@ int cs_engine_load_consult(cs_engine_t *e, const cs_consult_t *c)
     if (!ce)
         return CS_ENOMEM;
     ce->c = *c;
+    /* Nobody is connected at start-up: whoever was in a room when the gateway
+     * stopped joins again when their client reconnects. */
+    for (int i = 0; i < ce->c.n_participants; i++)
+        ce->c.participants[i].present = false;
     consult_entry_t *old = cs_map_get(e->consults, c->id);
     int rc = cs_map_put(e->consults, c->id, ce);
     if (rc) {

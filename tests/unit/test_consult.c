@@ -495,12 +495,14 @@ static void test_reload_keeps_queue(void **state)
     fx_t *f = *state;
     const cs_consult_t *c = request(f, &f->clin, CS_URGENCY_URGENT, "cardiology");
     cs_consult_t copy = *c;
+    copy.participants[0].present = true; /* as stored when the gateway was killed */
     /* A fresh engine given the stored record carries on where the old one was. */
     notices_t ns = {0};
     cs_engine_config_t cfg;
     cs_engine_config_defaults(&cfg);
     cs_engine_t *e2 = cs_engine_new(&cfg, &fake_store, &f->store, record, &ns);
     assert_int_equal(cs_engine_load_consult(e2, &copy), CS_OK);
+    assert_false(cs_engine_find(e2, copy.id)->participants[0].present);
     assert_int_equal(cs_engine_connect(e2, &f->spec, f->now), CS_OK);
     assert_int_equal(cs_engine_set_presence(e2, &f->spec, CS_PRESENCE_AVAILABLE, f->now), CS_OK);
     assert_int_equal(count_notices(&ns, "spec", CS_NOTICE_OFFER, NULL), 1);
