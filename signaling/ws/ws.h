@@ -35,7 +35,8 @@ typedef struct {
 typedef struct {
     const char *method;        /* "GET", "POST", ... */
     const char *path;          /* without the query string */
-    const char *query;         /* after '?', or "" */
+    const char *query;         /* after '?', or ""; already %-decoded by the
+                                  HTTP parser, arguments joined with '&' */
     const char *authorization; /* Authorization header value, or "" */
     const char *body;          /* request body (POST/PUT), may be NULL */
     size_t body_len;
@@ -58,7 +59,8 @@ typedef struct {
     /* Return 1 after filling *resp to handle the request, 0 to fall through to
      * static files (or 404). */
     int (*on_http)(void *user, const cs_http_request_t *req, cs_http_response_t *resp);
-    /* Called every tick_ms with the wall clock, and once after each cs_ws_wake(). */
+    /* Called every tick_ms with the wall clock, and once after each cs_ws_wake()
+     * (wakes that arrive together may be merged into one call). */
     void (*on_tick)(void *user, int64_t now_ms);
 } cs_ws_callbacks_t;
 
@@ -66,12 +68,16 @@ typedef struct {
  * certificate; CS_EINVAL; CS_ENOMEM) on failure. cb and user are kept. */
 cs_ws_server_t *cs_ws_server_new(const cs_ws_config_t *cfg, const cs_ws_callbacks_t *cb,
                                  void *user, int *err);
-/* Closes every connection and frees the server. NULL is safe. */
+/* Closes every connection and frees the server. NULL is safe. Call it after
+ * cs_ws_run() has returned; it sends each open connection a 1001 close frame
+ * (or the one already requested with cs_ws_close) and waits up to 1 s for the
+ * peers before dropping them; on_close runs for each, on this thread. */
 void cs_ws_server_free(cs_ws_server_t *s);
 /* The port actually bound (useful with port 0). */
 int cs_ws_port(const cs_ws_server_t *s);
 
-/* Runs the loop until cs_ws_stop(). Returns CS_OK. */
+/* Runs the loop until cs_ws_stop(). Returns CS_OK. A stop requested before
+ * the call makes it return at once. */
 int cs_ws_run(cs_ws_server_t *s);
 /* Ask the loop to return; async-signal-safe and thread-safe. */
 void cs_ws_stop(cs_ws_server_t *s);
@@ -79,10 +85,13 @@ void cs_ws_stop(cs_ws_server_t *s);
 void cs_ws_wake(cs_ws_server_t *s);
 
 /* Queues a text message (copied). CS_ELIMIT when the outgoing queue would
- * exceed max_queued_bytes (the caller normally closes the connection then). */
+ * exceed max_queued_bytes (the caller normally closes the connection then);
+ * CS_ESTATE once the connection is closing. This and the functions below are
+ * not thread-safe: call them from the callbacks, or once cs_ws_run() returned. */
 int cs_ws_send(cs_ws_conn_t *c, const char *data, size_t len);
 /* Closes with a WebSocket close code and a short reason (≤ 120 bytes) after the
- * already queued messages are sent. */
+ * already queued messages are sent. A code that may not be sent becomes 1000;
+ * a peer that has not taken its queue within 10 s is dropped. */
 void cs_ws_close(cs_ws_conn_t *c, int code, const char *reason);
 void cs_ws_conn_set_user(cs_ws_conn_t *c, void *p);
 void *cs_ws_conn_user(const cs_ws_conn_t *c);

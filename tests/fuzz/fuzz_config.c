@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "gateway/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

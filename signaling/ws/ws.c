@@ -1,0 +1,565 @@
+/*
+ * ws.c — the gateway's HTTP and WebSocket front door, built on libwebsockets.
+ *
+ * This file owns the server's lifetime, the event loop and its tick, and the
+ * WebSocket side: accepting connections on /ws within max_connections,
+ * reassembling text messages within max_message, the bounded per-connection
+ * outgoing queue and the orderly close. Plain HTTP lives in ws_http.c.
+ *
+ * Everything except cs_ws_stop() and cs_ws_wake() runs on the loop thread.
+ */
+#include "ws_internal.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+
+#include "common/common.h"
+
+#define MOD "ws"
+
+/* lws sizes fd-indexed tables by the soft limit; a huge hard limit would cost
+ * memory for nothing, and above 10M lws falls back to 2560 descriptors. */
+#define NOFILE_CAP ((rlim_t)1 << 20)
+/* Bytes lws hands us per RECEIVE; larger frames arrive in pieces. */
+#define RX_CHUNK 4096
+/* Request headers carry a JWT in Authorization plus whatever browsers add. */
+#define MAX_HEADER_DATA 8192
+/* A close frame's payload is 125 bytes: 2 for the code, the rest reason. */
+#define CLOSE_REASON_MAX 120
+/* After cs_ws_close, a peer that will not read its queue is dropped. */
+#define CLOSE_GRACE_S 10
+/* cs_ws_server_free turns the loop this long at most so close frames go out,
+ * waking every SHUTDOWN_POLL_MS to check. */
+#define SHUTDOWN_FLUSH_MS 1000
+#define SHUTDOWN_POLL_MS 20
+#define CLOSE_TRY_AGAIN_LATER 1013
+
+enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_GONE };
+
+struct out_msg {
+    struct out_msg *next;
+    size_t len;
+    unsigned char buf[]; /* LWS_PRE bytes for lws's frame header, then data */
+};
+
+struct cs_ws_conn {
+    cs_ws_server_t *srv;
+    struct lws *wsi;
+    struct cs_ws_conn *prev, *next;
+    void *user;
+    struct out_msg *head, *tail;
+    size_t queued;
+    char *rx; /* reassembly buffer, only while a message is split */
+    size_t rx_len, rx_cap;
+    enum conn_state state;
+    bool opened; /* got on_open, so owes an on_close */
+    int close_code;
+    size_t reason_len;
+    char reason[CLOSE_REASON_MAX];
+    char peer[64];
+};
+
+/* ---- process set-up -------------------------------------------------------- */
+
+static void log_emit(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    cs_log(level == LLL_ERR ? CS_LOG_ERROR : CS_LOG_WARN, "lws", "%.*s", (int)n, line);
+}
+
+static void raise_nofile_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = rl.rlim_max;
+    if (want == RLIM_INFINITY || want > NOFILE_CAP)
+        want = NOFILE_CAP;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        CS_LOGW(MOD, "cannot raise the open-files limit to %llu", (unsigned long long)want);
+}
+
+static bool config_valid(const cs_ws_config_t *cfg)
+{
+    return cfg && cfg->port >= 0 && cfg->port <= 65535 && cfg->max_message > 0 &&
+           cfg->max_queued_bytes > 0 && cfg->max_connections > 0 && cfg->tick_ms > 0 &&
+           !cfg->tls_cert_path == !cfg->tls_key_path;
+}
+
+static bool is_ipv4_literal(const char *addr)
+{
+    struct in_addr a;
+    return addr && inet_pton(AF_INET, addr, &a) == 1;
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+static void conn_free(struct cs_ws_conn *c)
+{
+    cs_ws_server_t *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    while (c->head) {
+        struct out_msg *m = c->head;
+        c->head = m->next;
+        free(m);
+    }
+    free(c->rx);
+    free(c);
+}
+
+/* The wsi is gone: tell the application (once) and release everything. */
+static void conn_finish(struct cs_ws_conn *c)
+{
+    cs_ws_server_t *s = c->srv;
+    c->state = CONN_GONE;
+    if (c->opened) {
+        c->opened = false;
+        s->nconn--;
+        if (s->cb.on_close)
+            s->cb.on_close(s->user, c);
+    }
+    conn_free(c);
+}
+
+static int wire_close_code(int code)
+{
+    bool ok = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+              (code >= 3000 && code <= 4999);
+    /* 1005/1006/1015 and the rest may not appear on the wire. */
+    return ok ? code : LWS_CLOSE_STATUS_NORMAL;
+}
+
+static void start_close(struct cs_ws_conn *c, int code, const char *reason)
+{
+    size_t n = reason ? strlen(reason) : 0;
+    if (n > CLOSE_REASON_MAX) {
+        n = CLOSE_REASON_MAX;
+        while (n > 0 && ((unsigned char)reason[n] & 0xC0) == 0x80)
+            n--; /* never cut a UTF-8 sequence in half */
+    }
+    if (n)
+        memcpy(c->reason, reason, n);
+    c->reason_len = n;
+    c->close_code = wire_close_code(code);
+    c->state = CONN_CLOSING;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
+    lws_callback_on_writable(c->wsi);
+}
+
+/* Closes at once, from inside a RECEIVE: lws sends the close frame itself. */
+static int fail_now(struct cs_ws_conn *c, struct lws *wsi, int code, const char *reason)
+{
+    c->state = CONN_CLOSING;
+    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
+    return -1;
+}
+
+static int conn_established(cs_ws_server_t *s, struct lws *wsi, struct cs_ws_pss *pss)
+{
+    struct cs_ws_conn *c = calloc(1, sizeof *c);
+    if (!c || !pss) {
+        free(c);
+        return -1;
+    }
+    c->srv = s;
+    c->wsi = wsi;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    pss->conn = c;
+
+    if (!lws_get_peer_simple(wsi, c->peer, sizeof c->peer))
+        c->peer[0] = '\0';
+    if (strncmp(c->peer, "::ffff:", 7) == 0 && strchr(c->peer, '.'))
+        memmove(c->peer, c->peer + 7, strlen(c->peer + 7) + 1);
+
+    if (s->nconn >= s->cfg.max_connections) {
+        /* Accepted at the WebSocket level so the client learns why. */
+        start_close(c, CLOSE_TRY_AGAIN_LATER, "too many connections");
+        return 0;
+    }
+    c->opened = true;
+    s->nconn++;
+    if (s->cb.on_open)
+        s->cb.on_open(s->user, c);
+    return 0;
+}
+
+static void deliver(struct cs_ws_conn *c, const char *data, size_t len)
+{
+    cs_ws_server_t *s = c->srv;
+    if (s->cb.on_message)
+        s->cb.on_message(s->user, c, data, len);
+}
+
+static int conn_receive(struct cs_ws_conn *c, struct lws *wsi, const char *in, size_t len)
+{
+    size_t max = c->srv->cfg.max_message;
+    if (c->state != CONN_OPEN || !c->opened)
+        return 0; /* closing or refused: input is drained and ignored */
+    if (lws_frame_is_binary(wsi))
+        return fail_now(c, wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text messages only");
+
+    /* Count the rest of this frame too, to refuse before buffering it. */
+    size_t rest = lws_remaining_packet_payload(wsi);
+    if (len > max || c->rx_len > max - len || rest > max - len - c->rx_len)
+        return fail_now(c, wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+
+    bool final = lws_is_final_fragment(wsi);
+    if (final && c->rx_len == 0) {
+        deliver(c, in, len); /* the common case: whole message in one piece */
+        return 0;
+    }
+    size_t need = c->rx_len + len + rest;
+    if (need > c->rx_cap) {
+        char *p = realloc(c->rx, need);
+        if (!p)
+            return fail_now(c, wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+        c->rx = p;
+        c->rx_cap = need;
+    }
+    if (len)
+        memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (!final)
+        return 0;
+    deliver(c, c->rx, c->rx_len);
+    free(c->rx); /* split messages are rare; idle connections keep nothing */
+    c->rx = NULL;
+    c->rx_len = c->rx_cap = 0;
+    return 0;
+}
+
+/* One message per writeable callback keeps any single peer from hogging the
+ * loop; the close frame goes only once the queue is empty. */
+static int conn_writeable(struct cs_ws_conn *c, struct lws *wsi)
+{
+    struct out_msg *m = c->head;
+    if (m) {
+        c->head = m->next;
+        if (!c->head)
+            c->tail = NULL;
+        c->queued -= m->len;
+        int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        bool ok = n >= 0 && (size_t)n >= m->len;
+        free(m);
+        if (!ok)
+            return -1;
+        if (c->head || c->state == CONN_CLOSING)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (c->state == CONN_CLOSING) {
+        lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->reason,
+                         c->reason_len);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * lws 4.1 accepts a Sec-WebSocket-Protocol offer only when it names one of the
+ * vhost's protocols, and echoes that name. We accept any offer: just before
+ * lws chooses, our single protocol is renamed to the client's first offer, so
+ * lws binds it and echoes a name the client asked for (browsers fail the
+ * handshake otherwise). Without an offer lws uses protocols[0] and echoes
+ * nothing, whatever the name. Same tokenizer flags as lws, so same token.
+ */
+static void adopt_subprotocol(cs_ws_server_t *s, struct lws *wsi)
+{
+    char buf[128], name[sizeof s->pcol_name];
+    int n = lws_hdr_copy(wsi, buf, sizeof buf - 1, WSI_TOKEN_PROTOCOL);
+    if (n <= 0)
+        return;
+    struct lws_tokenize ts;
+    lws_tokenize_init(&ts, buf, LWS_TOKENIZE_F_COMMA_SEP_LIST | LWS_TOKENIZE_F_MINUS_NONTERM |
+                                    LWS_TOKENIZE_F_DOT_NONTERM | LWS_TOKENIZE_F_RFC7230_DELIMS);
+    ts.len = (size_t)n;
+    lws_tokenize_elem e;
+    do {
+        e = lws_tokenize(&ts);
+        if (e == LWS_TOKZE_TOKEN) {
+            if (lws_tokenize_cstr(&ts, name, sizeof name) == 0)
+                cs_strlcpy(s->pcol_name, name, sizeof s->pcol_name);
+            return;
+        }
+    } while (e == LWS_TOKZE_DELIMITER);
+}
+
+static int confirm_upgrade(cs_ws_server_t *s, struct lws *wsi, const char *upgrade)
+{
+    char *uri = NULL;
+    int ulen = 0;
+    int meth = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+    if (upgrade && strcasecmp(upgrade, "h2c") == 0)
+        return cs_ws_http_reply_close(wsi, 400, "unsupported upgrade\n");
+    if (!upgrade || strcasecmp(upgrade, "websocket") != 0)
+        return -1; /* lws has already answered 403 to anything else */
+    if (meth != LWSHUMETH_GET || !uri || ulen != 3 || memcmp(uri, "/ws", 3) != 0)
+        return cs_ws_http_reply_close(wsi, 404, "not found\n");
+    adopt_subprotocol(s, wsi);
+    return 0;
+}
+
+/* ---- the lws protocol callback ---------------------------------------------- */
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    cs_ws_server_t *s = lws_context_user(lws_get_context(wsi));
+    struct cs_ws_pss *pss = user;
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (s && atomic_exchange(&s->wake_pending, false) && !s->destroying && s->cb.on_tick)
+            s->cb.on_tick(s->user, cs_now_ms());
+        return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(s, wsi, in);
+    case LWS_CALLBACK_ESTABLISHED:
+        return conn_established(s, wsi, pss);
+    case LWS_CALLBACK_RECEIVE:
+        return pss && pss->conn ? conn_receive(pss->conn, wsi, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return pss && pss->conn ? conn_writeable(pss->conn, wsi) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (pss && pss->conn) {
+            struct cs_ws_conn *c = pss->conn;
+            pss->conn = NULL;
+            conn_finish(c);
+        }
+        return 0;
+    case LWS_CALLBACK_RAW_ADOPT:
+        return -1; /* CONNECT and other non-HTTP fallbacks: not ours */
+    default:
+        return cs_ws_http_callback(s, wsi, reason, pss, in, len);
+    }
+}
+
+/* ---- the loop ----------------------------------------------------------------- */
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+    cs_ws_server_t *s = lws_container_of(sul, cs_ws_server_t, tick);
+    /* Re-armed first: the tick is also what makes lws_service() return for
+     * cs_ws_stop(), so it must never stop. */
+    int ms = s->destroying ? SHUTDOWN_POLL_MS : s->cfg.tick_ms;
+    lws_sul_schedule(s->ctx, 0, &s->tick, tick_cb, (lws_usec_t)ms * LWS_US_PER_MS);
+    if (!s->destroying && s->cb.on_tick)
+        s->cb.on_tick(s->user, cs_now_ms());
+}
+
+static int create_lws(cs_ws_server_t *s, const cs_ws_config_t *cfg)
+{
+    bool tls = cfg->tls_cert_path != NULL;
+    struct lws_context_creation_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                 (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+    ci.port = CONTEXT_PORT_NO_LISTEN;
+    ci.gid = -1;
+    ci.uid = -1;
+    ci.user = s;
+    ci.max_http_header_data = MAX_HEADER_DATA;
+    ci.server_string = "consilium";
+    s->ctx = lws_create_context(&ci);
+    if (!s->ctx)
+        return CS_EIO; /* OpenSSL, eventfd or fd-table set-up failed */
+
+    struct lws_context_creation_info vi;
+    memset(&vi, 0, sizeof vi);
+    vi.vhost_name = "consilium";
+    vi.port = cfg->port;
+    vi.iface = cfg->bind_address;
+    vi.protocols = s->protocols;
+    vi.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+                 (is_ipv4_literal(cfg->bind_address) ? LWS_SERVER_OPTION_DISABLE_IPV6 : 0) |
+                 (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+    vi.ssl_cert_filepath = cfg->tls_cert_path;
+    vi.ssl_private_key_filepath = cfg->tls_key_path;
+    vi.alpn = "http/1.1"; /* no h2: one request per wsi keeps ws_http.c simple */
+    s->vh = lws_create_vhost(s->ctx, &vi);
+    return s->vh ? CS_OK : CS_EIO;
+}
+
+cs_ws_server_t *cs_ws_server_new(const cs_ws_config_t *cfg, const cs_ws_callbacks_t *cb,
+                                 void *user, int *err)
+{
+    int dummy;
+    if (!err)
+        err = &dummy;
+    *err = CS_EINVAL;
+    if (!config_valid(cfg) || !cb)
+        return NULL;
+    *err = CS_ENOMEM;
+    cs_ws_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = *cfg;
+    s->cfg.bind_address = s->cfg.tls_cert_path = s->cfg.tls_key_path = NULL;
+    s->cb = *cb;
+    s->user = user;
+    atomic_init(&s->wake_pending, false);
+    if (cfg->static_dir) {
+        s->static_dir = strdup(cfg->static_dir);
+        if (!s->static_dir) {
+            free(s);
+            return NULL;
+        }
+        size_t n = strlen(s->static_dir);
+        while (n > 0 && s->static_dir[n - 1] == '/')
+            s->static_dir[--n] = '\0';
+    }
+    s->cfg.static_dir = s->static_dir;
+    cs_strlcpy(s->pcol_name, "consilium", sizeof s->pcol_name);
+    s->protocols[0].name = s->pcol_name;
+    s->protocols[0].callback = ws_callback;
+    s->protocols[0].per_session_data_size = sizeof(struct cs_ws_pss);
+    s->protocols[0].rx_buffer_size = RX_CHUNK;
+
+    raise_nofile_limit();
+    lws_set_log_level(LLL_ERR | LLL_WARN, log_emit);
+    *err = create_lws(s, cfg);
+    if (*err != CS_OK) {
+        CS_LOGE(MOD, "cannot listen on %s:%d%s", cfg->bind_address ? cfg->bind_address : "*",
+                cfg->port, cfg->tls_cert_path ? " with TLS" : "");
+        if (s->ctx)
+            lws_context_destroy(s->ctx);
+        free(s->static_dir);
+        free(s);
+        return NULL;
+    }
+    lws_sul_schedule(s->ctx, 0, &s->tick, tick_cb, (lws_usec_t)cfg->tick_ms * LWS_US_PER_MS);
+    return s;
+}
+
+/* The loop has stopped, but connections deserve a close frame (the
+ * application's own cs_ws_close calls made after cs_ws_run returned included):
+ * turn the loop by hand until they are gone or the time is up. */
+static void flush_closes(cs_ws_server_t *s)
+{
+    for (struct cs_ws_conn *c = s->conns; c; c = c->next)
+        if (c->state == CONN_OPEN)
+            start_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+    lws_sul_schedule(s->ctx, 0, &s->tick, tick_cb, SHUTDOWN_POLL_MS * LWS_US_PER_MS);
+    int64_t deadline = cs_mono_ms() + SHUTDOWN_FLUSH_MS;
+    while (s->conns && cs_mono_ms() < deadline)
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+}
+
+void cs_ws_server_free(cs_ws_server_t *s)
+{
+    if (!s)
+        return;
+    s->destroying = true; /* no more on_tick, sends or new closes */
+    flush_closes(s);
+    lws_sul_cancel(&s->tick);
+    /* Closes every wsi through our callback, so on_close runs for each. */
+    lws_context_destroy(s->ctx);
+    while (s->conns)
+        conn_finish(s->conns); /* should be none left; never leak one */
+    free(s->static_dir);
+    free(s);
+}
+
+int cs_ws_port(const cs_ws_server_t *s)
+{
+    return s ? lws_get_vhost_listen_port(s->vh) : 0;
+}
+
+int cs_ws_run(cs_ws_server_t *s)
+{
+    if (!s)
+        return CS_EINVAL;
+    while (!s->stop) {
+        if (lws_service(s->ctx, 0) < 0) {
+            CS_LOGE(MOD, "event loop failed");
+            break;
+        }
+    }
+    s->stop = 0; /* a later cs_ws_run() runs again */
+    return CS_OK;
+}
+
+void cs_ws_stop(cs_ws_server_t *s)
+{
+    if (s)
+        s->stop = 1;
+}
+
+void cs_ws_wake(cs_ws_server_t *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->wake_pending, true);
+    lws_cancel_service(s->ctx);
+}
+
+int cs_ws_connections(const cs_ws_server_t *s)
+{
+    return s ? s->nconn : 0;
+}
+
+/* ---- per-connection API --------------------------------------------------------- */
+
+int cs_ws_send(cs_ws_conn_t *c, const char *data, size_t len)
+{
+    if (!c || (!data && len))
+        return CS_EINVAL;
+    if (c->state != CONN_OPEN || !c->opened || c->srv->destroying)
+        return CS_ESTATE;
+    if (len > c->srv->cfg.max_queued_bytes - c->queued)
+        return CS_ELIMIT;
+    struct out_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (!m)
+        return CS_ENOMEM;
+    m->next = NULL;
+    m->len = len;
+    if (len)
+        memcpy(m->buf + LWS_PRE, data, len);
+    if (c->tail)
+        c->tail->next = m;
+    else
+        c->head = m;
+    c->tail = m;
+    c->queued += len;
+    lws_callback_on_writable(c->wsi);
+    return CS_OK;
+}
+
+void cs_ws_close(cs_ws_conn_t *c, int code, const char *reason)
+{
+    if (!c || c->state != CONN_OPEN || c->srv->destroying)
+        return;
+    start_close(c, code, reason);
+}
+
+void cs_ws_conn_set_user(cs_ws_conn_t *c, void *p)
+{
+    if (c)
+        c->user = p;
+}
+
+void *cs_ws_conn_user(const cs_ws_conn_t *c)
+{
+    return c ? c->user : NULL;
+}
+
+const char *cs_ws_conn_peer(const cs_ws_conn_t *c)
+{
+    return c ? c->peer : "";
+}
