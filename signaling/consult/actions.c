@@ -86,16 +86,13 @@ int cs_engine_request(cs_engine_t *e, const cs_identity_t *actor, const cs_reque
     c->n_participants = 1;
     /* Offered at once when a specialist is there to see it. */
     c->state = CS_STATE_REQUESTED;
-    consult_entry_t probe = {.c = *c};
-    bool anyone = false;
-    char key[CS_TENANT_MAX + CS_SPECIALTY_MAX];
-    user_key(key, sizeof key, c->tenant, c->specialty);
-    ptrvec_t *v = cs_map_get(e->by_specialty, key);
-    for (size_t i = 0; v && i < v->len && !anyone; i++)
-        anyone = ((user_entry_t *)v->items[i])->presence == CS_PRESENCE_AVAILABLE &&
-                 specialist_eligible(&probe, c->tenant, NULL, v->items[i]);
-    if (anyone)
-        c->state = CS_STATE_OFFERED;
+    consult_entry_t *probe = calloc(1, sizeof *probe);
+    if (probe) {
+        probe->c = *c;
+        if (anyone_eligible(e, probe))
+            c->state = CS_STATE_OFFERED;
+        free(probe);
+    }
     if (rc == CS_OK)
         rc = cs_map_put(e->consults, c->id, ce);
     if (rc == CS_OK) {
@@ -289,6 +286,14 @@ int route_to(cs_engine_t *e, consult_entry_t *ce, const char *tenant, const cs_i
     cs_consult_t next = ce->c;
     cs_strlcpy(next.routed_to, tenant, sizeof next.routed_to);
     next.updated_at = now;
+    /* Specialists of the new centre who are available see it at once. */
+    consult_entry_t *probe = calloc(1, sizeof *probe);
+    if (!probe)
+        return CS_ENOMEM;
+    probe->c = next;
+    if (next.state == CS_STATE_REQUESTED && anyone_eligible(e, probe))
+        next.state = CS_STATE_OFFERED;
+    free(probe);
     char detail[128];
     snprintf(detail, sizeof detail, "routed to %s", tenant);
     int rc = commit(e, ce, &next, "routed", actor, detail, now);

@@ -176,7 +176,7 @@ int commit(cs_engine_t *e, consult_entry_t *ce, const cs_consult_t *next, const 
     ev.at = now;
     cs_strlcpy(ev.kind, kind, sizeof ev.kind);
     bool fresh = ce->c.id[0] == '\0'; /* a new consult: no previous state */
-    ev.from = fresh ? next->state : ce->c.state;
+    ev.from = fresh ? CS_STATE_REQUESTED : ce->c.state;
     ev.to = next->state;
     ev.actor_is_system = actor == &engine_system_actor;
     cs_strlcpy(ev.actor, actor->subject, sizeof ev.actor);

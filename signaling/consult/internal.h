@@ -64,6 +64,8 @@ void users_free(cs_engine_t *e);
  * routed tenant, its specialty, not having declined it). */
 typedef void (*specialist_fn)(cs_engine_t *e, user_entry_t *s, consult_entry_t *ce, void *arg);
 void eligible_specialists(cs_engine_t *e, consult_entry_t *ce, specialist_fn fn, void *arg);
+/* True when some available specialist may be offered ce now. */
+bool anyone_eligible(cs_engine_t *e, consult_entry_t *ce);
 bool specialist_eligible(const consult_entry_t *ce, const char *tenant,
                          const cs_identity_t *or_id, const user_entry_t *or_user);
 int set_presence(cs_engine_t *e, user_entry_t *ue, cs_presence_t p, int64_t now);

@@ -169,6 +169,19 @@ void eligible_specialists(cs_engine_t *e, consult_entry_t *ce, specialist_fn fn,
         visit_tenant(e, ce->c.routed_to, ce, fn, arg);
 }
 
+static void found_cb(cs_engine_t *e, user_entry_t *s, consult_entry_t *ce, void *arg)
+{
+    (void)e, (void)s, (void)ce;
+    *(bool *)arg = true;
+}
+
+bool anyone_eligible(cs_engine_t *e, consult_entry_t *ce)
+{
+    bool found = false;
+    eligible_specialists(e, ce, found_cb, &found);
+    return found;
+}
+
 /* Moves requested consults this specialist may take to "offered" and offers
  * every queued one to them. */
 static void offer_queue_to(cs_engine_t *e, user_entry_t *s, int64_t now)
