@@ -48,7 +48,7 @@ REPLAY_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/replay/%)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check-deps build run test unit fuzz-replay integration bench fuzz clean npm \
+.PHONY: all deps test-deps check-deps build run test unit fuzz-replay integration e2e bench fuzz clean \
         config-doc
 
 all: build
@@ -56,8 +56,8 @@ all: build
 deps:
 	@bash .ci/install-deps
 
-npm: deps
-	@bash .ci/install-deps --npm
+test-deps:
+	@bash .ci/install-deps --test
 
 check-deps:
 	@m="$(strip $(missing))"; if [ -n "$$m" ]; then \
@@ -100,17 +100,17 @@ unit: build $(UNIT_BINS)
 fuzz-replay: build $(REPLAY_BINS)
 	@bash tests/fuzz/replay.sh $(BUILD)/replay
 
-integration: npm build
+integration: test-deps build
 	cd tests && CONSILIUM_BIN=$(abspath $(BUILD)/consilium) node --test --test-concurrency=1 integration/
 
 config-doc: build
 	@bash tests/config-doc.sh $(BUILD)/consilium --write
 
-test: deps
+test: test-deps
 	@$(MAKE) --no-print-directory unit fuzz-replay integration
 	@bash tests/config-doc.sh $(BUILD)/consilium
 
-bench: npm build $(BENCH_BINS)
+bench: test-deps build $(BENCH_BINS)
 	@bash tests/bench/run.sh $(abspath $(BUILD))
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined $(LIB_CFLAGS)

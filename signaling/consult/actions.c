@@ -129,15 +129,6 @@ static bool is_specialist_of(const cs_identity_t *a, const cs_consult_t *c)
            !strcmp(a->subject, c->specialist) && !strcmp(a->tenant, c->specialist_tenant);
 }
 
-/* A specialist made busy by accepting is available again when it is over,
- * unless they chose a presence themselves meanwhile. */
-static void release_specialist(cs_engine_t *e, consult_entry_t *ce, int64_t now)
-{
-    user_entry_t *s = user_find(e, ce->c.specialist_tenant, ce->c.specialist);
-    if (s && s->auto_busy && s->presence == CS_PRESENCE_BUSY)
-        set_presence(e, s, CS_PRESENCE_AVAILABLE, now);
-}
-
 int cs_engine_cancel(cs_engine_t *e, const cs_identity_t *actor, const char *id, int64_t now,
                      const cs_consult_t **out)
 {
@@ -157,7 +148,6 @@ int cs_engine_cancel(cs_engine_t *e, const cs_identity_t *actor, const char *id,
     next.ended_at = next.updated_at = now;
     if ((rc = commit(e, ce, &next, "state", actor, "cancelled", now)))
         return rc;
-    release_specialist(e, ce, now);
     announce(e, ce);
     if (out)
         *out = &ce->c;
@@ -187,10 +177,6 @@ static int pair(cs_engine_t *e, consult_entry_t *ce, user_entry_t *s, const cs_i
         return rc;
     withdraw_offers(e, &before, "taken", s);
     record_pairing(e, &ce->c);
-    if (s->presence == CS_PRESENCE_AVAILABLE) {
-        set_presence(e, s, CS_PRESENCE_BUSY, now);
-        s->auto_busy = true;
-    }
     announce(e, ce);
     return CS_OK;
 }
@@ -555,7 +541,6 @@ int cs_engine_end(cs_engine_t *e, const cs_identity_t *actor, const char *id, in
     }
     if ((rc = commit(e, ce, &next, "state", actor, "ended", now)))
         return rc;
-    release_specialist(e, ce, now);
     announce(e, ce);
     if (out)
         *out = &ce->c;

@@ -253,7 +253,7 @@ void announce(cs_engine_t *e, consult_entry_t *ce)
     if (ce->c.routed_to[0])
         notify_coordinators(e, ce->c.routed_to, &n);
     if (state_queued(ce->c.state))
-        eligible_specialists(e, ce, offer_cb, NULL);
+        eligible_specialists(e, ce, false, offer_cb, NULL);
 }
 
 struct withdraw_arg {
@@ -274,7 +274,7 @@ void withdraw_offers(cs_engine_t *e, consult_entry_t *ce, const char *reason,
                      const user_entry_t *except)
 {
     struct withdraw_arg w = {reason, except};
-    eligible_specialists(e, ce, withdraw_cb, &w);
+    eligible_specialists(e, ce, true, withdraw_cb, &w);
 }
 
 /* ---- figures ------------------------------------------------------------------ */

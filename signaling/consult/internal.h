@@ -26,7 +26,6 @@ typedef struct {
     cs_user_t u;
     cs_presence_t presence;  /* OFFLINE whenever connections == 0 */
     int connections;
-    bool auto_busy;          /* the engine set "busy" on accept; it restores "available" on end */
 } user_entry_t;
 
 typedef struct {
@@ -60,10 +59,13 @@ void user_key(char *out, size_t size, const char *tenant, const char *subject);
 user_entry_t *user_find(const cs_engine_t *e, const char *tenant, const char *subject);
 int user_register(cs_engine_t *e, const cs_user_t *u, user_entry_t **out);
 void users_free(cs_engine_t *e);
-/* Visits available specialists eligible for queued consult c (its tenant or
- * routed tenant, its specialty, not having declined it). */
+/* Visits the specialists eligible for queued consult c (its tenant or routed
+ * tenant, its specialty, not having declined it): the available ones, or with
+ * any_presence every one who is online (busy and away ones still hold offers
+ * they were given, and must hear when those are withdrawn). */
 typedef void (*specialist_fn)(cs_engine_t *e, user_entry_t *s, consult_entry_t *ce, void *arg);
-void eligible_specialists(cs_engine_t *e, consult_entry_t *ce, specialist_fn fn, void *arg);
+void eligible_specialists(cs_engine_t *e, consult_entry_t *ce, bool any_presence, specialist_fn fn,
+                          void *arg);
 /* True when some available specialist may be offered ce now. */
 bool anyone_eligible(cs_engine_t *e, consult_entry_t *ce);
 bool specialist_eligible(const consult_entry_t *ce, const char *tenant,

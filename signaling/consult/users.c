@@ -150,23 +150,25 @@ bool specialist_eligible(const consult_entry_t *ce, const char *tenant,
 }
 
 static void visit_tenant(cs_engine_t *e, const char *tenant, consult_entry_t *ce,
-                         specialist_fn fn, void *arg)
+                         bool any_presence, specialist_fn fn, void *arg)
 {
     char key[CS_TENANT_MAX + CS_SPECIALTY_MAX];
     user_key(key, sizeof key, tenant, ce->c.specialty);
     ptrvec_t *v = cs_map_get(e->by_specialty, key);
     for (size_t i = 0; v && i < v->len; i++) {
         user_entry_t *s = v->items[i];
-        if (s->presence == CS_PRESENCE_AVAILABLE && specialist_eligible(ce, tenant, NULL, s))
+        bool reachable = any_presence ? s->connections > 0 : s->presence == CS_PRESENCE_AVAILABLE;
+        if (reachable && specialist_eligible(ce, tenant, NULL, s))
             fn(e, s, ce, arg);
     }
 }
 
-void eligible_specialists(cs_engine_t *e, consult_entry_t *ce, specialist_fn fn, void *arg)
+void eligible_specialists(cs_engine_t *e, consult_entry_t *ce, bool any_presence, specialist_fn fn,
+                          void *arg)
 {
-    visit_tenant(e, ce->c.tenant, ce, fn, arg);
+    visit_tenant(e, ce->c.tenant, ce, any_presence, fn, arg);
     if (ce->c.routed_to[0])
-        visit_tenant(e, ce->c.routed_to, ce, fn, arg);
+        visit_tenant(e, ce->c.routed_to, ce, any_presence, fn, arg);
 }
 
 static void found_cb(cs_engine_t *e, user_entry_t *s, consult_entry_t *ce, void *arg)
@@ -178,7 +180,7 @@ static void found_cb(cs_engine_t *e, user_entry_t *s, consult_entry_t *ce, void 
 bool anyone_eligible(cs_engine_t *e, consult_entry_t *ce)
 {
     bool found = false;
-    eligible_specialists(e, ce, found_cb, &found);
+    eligible_specialists(e, ce, false, found_cb, &found);
     return found;
 }
 
@@ -210,7 +212,6 @@ int set_presence(cs_engine_t *e, user_entry_t *ue, cs_presence_t p, int64_t now)
     if (ue->presence == p)
         return CS_OK;
     ue->presence = p;
-    ue->auto_busy = false;
     e->revision++;
     if (ue->u.role == CS_ROLE_SPECIALIST) {
         cs_notice_t n = {.kind = CS_NOTICE_PRESENCE, .user = &ue->u, .presence = p};

@@ -227,12 +227,31 @@ static void test_accept_pairs_and_withdraws(void **state)
     assert_int_equal(cs_engine_accept(f->e, &f->spec, id, f->now + 5001, NULL), CS_ETAKEN);
     assert_int_equal(count_notices(&f->notices, "spec", CS_NOTICE_WITHDRAWN, "taken"), 1);
     assert_int_equal(count_notices(&f->notices, "spec2", CS_NOTICE_WITHDRAWN, NULL), 0);
-    /* The winner became busy automatically. */
-    assert_int_equal(cs_engine_presence(f->e, "kirov", "spec2"), CS_PRESENCE_BUSY);
+    /* Presence is the specialist's own choice: accepting does not change it. */
+    assert_int_equal(cs_engine_presence(f->e, "kirov", "spec2"), CS_PRESENCE_AVAILABLE);
     cs_engine_stats_t st;
     cs_engine_stats(f->e, &st);
     assert_int_equal(st.pairing_count, 1);
     assert_int_equal(st.pairing_buckets[0], 1); /* 5 s ≤ 10 s */
+}
+
+static void test_busy_specialist_hears_withdrawals(void **state)
+{
+    fx_t *f = *state;
+    cs_engine_set_presence(f->e, &f->spec, CS_PRESENCE_AVAILABLE, f->now);
+    cs_engine_set_presence(f->e, &f->spec2, CS_PRESENCE_AVAILABLE, f->now);
+    char id[CS_ID_MAX];
+    cs_strlcpy(id, request(f, &f->clin, CS_URGENCY_URGENT, "cardiology")->id, CS_ID_MAX);
+    assert_int_equal(count_notices(&f->notices, "spec", CS_NOTICE_OFFER, NULL), 1);
+    /* spec steps away: no new offers, but the one held is withdrawn when taken. */
+    cs_engine_set_presence(f->e, &f->spec, CS_PRESENCE_BUSY, f->now);
+    request(f, &f->clin, CS_URGENCY_URGENT, "cardiology");
+    assert_int_equal(count_notices(&f->notices, "spec", CS_NOTICE_OFFER, NULL), 1);
+    assert_int_equal(cs_engine_accept(f->e, &f->spec2, id, f->now, NULL), CS_OK);
+    assert_int_equal(count_notices(&f->notices, "spec", CS_NOTICE_WITHDRAWN, "taken"), 1);
+    /* Back to available: offered what is queued now (one consult), once. */
+    cs_engine_set_presence(f->e, &f->spec, CS_PRESENCE_AVAILABLE, f->now);
+    assert_int_equal(count_notices(&f->notices, "spec", CS_NOTICE_OFFER, NULL), 2);
 }
 
 static void test_role_and_tenant_rules(void **state)
@@ -349,7 +368,6 @@ static void test_join_leave_end(void **state)
     assert_false(c->participants[0].present);
     assert_int_equal(cs_engine_end(f->e, &f->spec, id, f->now + 3, &c), CS_OK);
     assert_int_equal(c->state, CS_STATE_ENDED);
-    assert_int_equal(cs_engine_presence(f->e, "kirov", "spec"), CS_PRESENCE_AVAILABLE);
     /* The audit trail holds every step with its actor. */
     cs_event_t ev[32];
     int n = cs_engine_history(f->e, &f->clin, id, ev, 32);
@@ -539,6 +557,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_request_queued_then_offered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accept_pairs_and_withdraws, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_specialist_hears_withdrawals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_role_and_tenant_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadlines_escalate_and_expire, setup, teardown),

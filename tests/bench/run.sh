@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR — the benchmarks (`make bench`), run from the repository root.
+#
+# Runs every C micro-benchmark built into BUILD_DIR/bench/bench_* (if any),
+# then the signalling benchmark against the real gateway (tests/bench/
+# signaling.js): 10,000 held connections, and request → accepted latency at
+# 500 requests/s. Prints tables; the figures also go to
+# BUILD_DIR/bench/signaling.json. Extra arguments go to signaling.js
+# (e.g. --connections 2000 --duration 5).
+set -euo pipefail
+BUILD=${1:?usage: tests/bench/run.sh ABSOLUTE_BUILD_DIR [signaling.js options]}
+shift
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+# Each side of 10,000 connections needs as many descriptors: raise the limit
+# as far as we may (the hard limit, when 65536 is not allowed).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+echo "bench: open files limit $(ulimit -n)"
+
+mkdir -p "$BUILD/bench"
+for b in "$BUILD"/bench/bench_*; do
+  [ -x "$b" ] || continue
+  echo "== $(basename "$b")"
+  "$b"
+done
+
+cd "$ROOT/tests"
+[ -d node_modules/ws ] || npm ci --no-audit --no-fund --loglevel=error
+echo "== signaling (tests/bench/signaling.js)"
+node bench/signaling.js --bin "$BUILD/consilium" --out "$BUILD/bench/signaling.json" "$@"
