@@ -6,11 +6,22 @@
  * reassembling text messages within max_message, the bounded per-connection
  * outgoing queue and the orderly close. Plain HTTP lives in ws_http.c.
  *
+ * The close we start (cs_ws_close, or a peer breaking a limit) is a complete
+ * RFC 6455 closing handshake, not a hang-up: our queue goes out, then the close
+ * frame, then the peer's remaining input is read and discarded until its own
+ * close frame (or EOF) arrives, and only then is the socket closed. Closing a
+ * socket with unread input makes the kernel answer with a TCP RST, and the
+ * peer would then lose our close frame and the replies before it. A peer that
+ * never answers is dropped after lws's close timeout or once it has sent more
+ * than a byte budget after our decision to close.
+ *
  * Everything except cs_ws_stop() and cs_ws_wake() runs on the loop thread.
  */
 #include "ws_internal.h"
 
 #include <arpa/inet.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_received; glibc's lacks it */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,8 +47,23 @@
 #define SHUTDOWN_FLUSH_MS 1000
 #define SHUTDOWN_POLL_MS 20
 #define CLOSE_TRY_AGAIN_LATER 1013
+/* Once we have decided to close, the peer may still send this much plus twice
+ * max_message (the rest of a message it had in flight, an oversized one
+ * included) before its close frame; a peer that sends more is dropped. Counted
+ * in TCP bytes received, checked every DRAIN_CHECK_US. Time is bounded too:
+ * CLOSE_GRACE_S for our queue, then lws's 5 s for the close handshake. */
+#define DRAIN_BUDGET_BASE ((uint64_t)8 << 20)
+#define DRAIN_CHECK_US ((lws_usec_t)10 * LWS_US_PER_MS)
 
-enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_GONE };
+enum conn_state {
+    CONN_OPEN,
+    /* Closing: what is queued goes out first; the peer's input is discarded. */
+    CONN_CLOSING,
+    /* The close frame has been handed to lws (see hand_close_to_lws): it
+     * sends it and discards the peer's input until the peer's close frame. */
+    CONN_CLOSE_SENT,
+    CONN_GONE
+};
 
 struct out_msg {
     struct out_msg *next;
@@ -56,6 +82,8 @@ struct cs_ws_conn {
     size_t rx_len, rx_cap;
     enum conn_state state;
     bool opened; /* got on_open, so owes an on_close */
+    bool drain_counted; /* drain_base is valid */
+    uint64_t drain_base; /* TCP bytes received when we decided to close */
     int close_code;
     size_t reason_len;
     char reason[CLOSE_REASON_MAX];
@@ -102,6 +130,17 @@ static bool is_ipv4_literal(const char *addr)
 
 /* ---- connections ------------------------------------------------------------ */
 
+static void drop_queue(struct cs_ws_conn *c)
+{
+    while (c->head) {
+        struct out_msg *m = c->head;
+        c->head = m->next;
+        free(m);
+    }
+    c->tail = NULL;
+    c->queued = 0;
+}
+
 static void conn_free(struct cs_ws_conn *c)
 {
     cs_ws_server_t *s = c->srv;
@@ -111,11 +150,7 @@ static void conn_free(struct cs_ws_conn *c)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    while (c->head) {
-        struct out_msg *m = c->head;
-        c->head = m->next;
-        free(m);
-    }
+    drop_queue(c);
     free(c->rx);
     free(c);
 }
@@ -142,6 +177,52 @@ static int wire_close_code(int code)
     return ok ? code : LWS_CLOSE_STATUS_NORMAL;
 }
 
+/* Bytes the peer has sent on this TCP connection (TLS records included). */
+static bool tcp_bytes_received(struct lws *wsi, uint64_t *out)
+{
+    struct tcp_info ti;
+    socklen_t n = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    lws_sockfd_type fd = lws_get_socket_fd(wsi);
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &n) != 0 ||
+        n < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+        return false; /* kernel without the counter: only the timeouts apply */
+    *out = ti.tcpi_bytes_received;
+    return true;
+}
+
+static uint64_t drain_budget(const struct cs_ws_conn *c)
+{
+    uint64_t m = c->srv->cfg.max_message;
+    return DRAIN_BUDGET_BASE + (m > UINT64_MAX / 4 ? UINT64_MAX / 2 : 2 * m);
+}
+
+/* From the decision to close on, what the peer sends is counted (see
+ * drain_check, run on lws's per-wsi timer whatever lws's own state). */
+static void drain_begin(struct cs_ws_conn *c)
+{
+    c->drain_counted = tcp_bytes_received(c->wsi, &c->drain_base);
+    if (c->drain_counted)
+        lws_set_timer_usecs(c->wsi, DRAIN_CHECK_US);
+}
+
+/* LWS_CALLBACK_TIMER: -1 drops a peer that is over its budget (lws then
+ * closes without waiting for anything more). */
+static int drain_check(struct cs_ws_conn *c, struct lws *wsi)
+{
+    uint64_t now;
+    if ((c->state != CONN_CLOSING && c->state != CONN_CLOSE_SENT) || !c->drain_counted ||
+        !tcp_bytes_received(wsi, &now))
+        return 0;
+    if (now - c->drain_base > drain_budget(c)) {
+        CS_LOGW(MOD, "%s sent more than %llu bytes after the close began: dropped", c->peer,
+                (unsigned long long)drain_budget(c));
+        return -1;
+    }
+    lws_set_timer_usecs(wsi, DRAIN_CHECK_US);
+    return 0;
+}
+
 static void start_close(struct cs_ws_conn *c, int code, const char *reason)
 {
     size_t n = reason ? strlen(reason) : 0;
@@ -155,15 +236,49 @@ static void start_close(struct cs_ws_conn *c, int code, const char *reason)
     c->reason_len = n;
     c->close_code = wire_close_code(code);
     c->state = CONN_CLOSING;
+    drain_begin(c);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
     lws_callback_on_writable(c->wsi);
 }
 
-/* Closes at once, from inside a RECEIVE: lws sends the close frame itself. */
-static int fail_now(struct cs_ws_conn *c, struct lws *wsi, int code, const char *reason)
+/*
+ * The peer broke a rule (from inside a RECEIVE): the close frame goes out
+ * next, ahead of anything still queued, and the rest of the peer's input -- the
+ * rest of an oversized frame included -- is discarded as it arrives, never
+ * buffered. Returning 0, not -1, keeps lws's frame parser in step with the
+ * stream (a -1 drops the rest of the buffer lws is parsing), so the peer's
+ * close frame is still recognised when it comes.
+ */
+static int fail_now(struct cs_ws_conn *c, int code, const char *reason)
 {
-    c->state = CONN_CLOSING;
-    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
+    drop_queue(c);
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = c->rx_cap = 0;
+    start_close(c, code, reason);
+    return 0;
+}
+
+/*
+ * Called from SERVER_WRITEABLE once our queue is empty (so lws has no partial
+ * frame of ours left to finish): the -1 makes lws run its own closing
+ * handshake. __lws_close_free_wsi() calls rops_close_via_role_protocol_ws(),
+ * which, with the reason set here, moves the wsi to LRS_WAITING_TO_SEND_CLOSE;
+ * lws writes the close frame on the next POLLOUT and waits in
+ * LRS_AWAITING_CLOSE_ACK (5 s), where it discards data frames without calling
+ * us and closes when the peer's close frame or EOF arrives.
+ *
+ * lws leaves POLLOUT armed after writing that close frame, so we get one more
+ * SERVER_WRITEABLE in LRS_AWAITING_CLOSE_ACK: it must be a no-op (see
+ * conn_writeable). A second -1 there makes __lws_close_free_wsi() see "we tried
+ * the polite way" and close the socket at once, unread input and all, which
+ * the kernel turns into an RST that destroys our close frame on its way.
+ */
+static int hand_close_to_lws(struct cs_ws_conn *c, struct lws *wsi)
+{
+    lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->reason,
+                     c->reason_len);
+    c->state = CONN_CLOSE_SENT;
     return -1;
 }
 
@@ -212,12 +327,12 @@ static int conn_receive(struct cs_ws_conn *c, struct lws *wsi, const char *in, s
     if (c->state != CONN_OPEN || !c->opened)
         return 0; /* closing or refused: input is drained and ignored */
     if (lws_frame_is_binary(wsi))
-        return fail_now(c, wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text messages only");
+        return fail_now(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text messages only");
 
     /* Count the rest of this frame too, to refuse before buffering it. */
     size_t rest = lws_remaining_packet_payload(wsi);
     if (len > max || c->rx_len > max - len || rest > max - len - c->rx_len)
-        return fail_now(c, wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+        return fail_now(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
 
     bool final = lws_is_final_fragment(wsi);
     if (final && c->rx_len == 0) {
@@ -228,7 +343,7 @@ static int conn_receive(struct cs_ws_conn *c, struct lws *wsi, const char *in, s
     if (need > c->rx_cap) {
         char *p = realloc(c->rx, need);
         if (!p)
-            return fail_now(c, wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+            return fail_now(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
         c->rx = p;
         c->rx_cap = need;
     }
@@ -248,6 +363,8 @@ static int conn_receive(struct cs_ws_conn *c, struct lws *wsi, const char *in, s
  * loop; the close frame goes only once the queue is empty. */
 static int conn_writeable(struct cs_ws_conn *c, struct lws *wsi)
 {
+    if (c->state == CONN_CLOSE_SENT)
+        return 0; /* lws's closing handshake is under way: nothing to add */
     struct out_msg *m = c->head;
     if (m) {
         c->head = m->next;
@@ -263,11 +380,8 @@ static int conn_writeable(struct cs_ws_conn *c, struct lws *wsi)
             lws_callback_on_writable(wsi);
         return 0;
     }
-    if (c->state == CONN_CLOSING) {
-        lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->reason,
-                         c->reason_len);
-        return -1;
-    }
+    if (c->state == CONN_CLOSING)
+        return hand_close_to_lws(c, wsi);
     return 0;
 }
 
@@ -335,6 +449,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return pss && pss->conn ? conn_receive(pss->conn, wsi, in, len) : -1;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return pss && pss->conn ? conn_writeable(pss->conn, wsi) : 0;
+    case LWS_CALLBACK_TIMER:
+        return pss && pss->conn ? drain_check(pss->conn, wsi) : 0;
     case LWS_CALLBACK_CLOSED:
         if (pss && pss->conn) {
             struct cs_ws_conn *c = pss->conn;

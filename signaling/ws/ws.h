@@ -91,7 +91,12 @@ void cs_ws_wake(cs_ws_server_t *s);
 int cs_ws_send(cs_ws_conn_t *c, const char *data, size_t len);
 /* Closes with a WebSocket close code and a short reason (≤ 120 bytes) after the
  * already queued messages are sent. A code that may not be sent becomes 1000;
- * a peer that has not taken its queue within 10 s is dropped. */
+ * a peer that has not taken its queue within 10 s is dropped. It is a full
+ * closing handshake: after the close frame, what the peer still sends is
+ * discarded (never passed to on_message) until its own close frame or EOF, so
+ * the close frame is never lost to a TCP reset. The connection, and its place
+ * in max_connections, lasts until then -- at most 5 s more, less for a peer that
+ * goes on sending -- and on_close comes at that point. */
 void cs_ws_close(cs_ws_conn_t *c, int code, const char *reason);
 void cs_ws_conn_set_user(cs_ws_conn_t *c, void *p);
 void *cs_ws_conn_user(const cs_ws_conn_t *c);

@@ -5,7 +5,9 @@
  * calling cs_ws_run(), and talks to it over raw POSIX sockets: hand-written
  * HTTP requests and hand-built, masked WebSocket frames. Every socket read has
  * a 5 s timeout so a bug fails a test instead of hanging it; nothing asserts on
- * timings.
+ * timings beyond wide margins (the closing-handshake tests rely on the server
+ * waiting up to 5 s for the client's close frame, and on it dropping a client
+ * that floods it after the close long before 128 MiB have gone through).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -273,6 +275,64 @@ static bool peer_closed(int fd)
     }
 }
 
+/* True only for an orderly end of stream: EOF, not a reset (a server that
+ * closes its socket with our data unread makes the kernel send an RST). */
+static bool peer_ended_cleanly(int fd)
+{
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0)
+        print_error("expected EOF, got %s\n", strerror(errno));
+    else if (n > 0)
+        print_error("expected EOF, got %zd more bytes\n", n);
+    return n == 0;
+}
+
+/* Writes buf from its own thread, so the test can read while a large amount
+ * of data is still going out (as a browser does). No cmocka asserts here; the
+ * tests keep it static, as a failed assert leaves the thread behind. */
+struct sender {
+    pthread_t thread;
+    int fd;
+    const unsigned char *buf;
+    size_t len, sent;
+    int err; /* errno of the failed send, 0 when everything went out */
+};
+
+static void *sender_main(void *arg)
+{
+    struct sender *w = arg;
+    while (w->sent < w->len) {
+        ssize_t n = send(w->fd, w->buf + w->sent, w->len - w->sent, MSG_NOSIGNAL);
+        if (n <= 0) {
+            w->err = n < 0 ? errno : EPIPE;
+            break;
+        }
+        w->sent += (size_t)n;
+    }
+    return NULL;
+}
+
+static void sender_start(struct sender *w, int fd, const unsigned char *buf, size_t len)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = fd;
+    w->buf = buf;
+    w->len = len;
+    assert_int_equal(pthread_create(&w->thread, NULL, sender_main, w), 0);
+}
+
+/* Everything was sent: the server read it all instead of resetting us. */
+static void sender_finish(struct sender *w)
+{
+    assert_int_equal(pthread_join(w->thread, NULL), 0);
+    if (w->err)
+        print_error("send failed after %zu of %zu bytes: %s\n", w->sent, w->len,
+                    strerror(w->err));
+    assert_int_equal(w->err, 0);
+    assert_int_equal(w->sent, w->len);
+}
+
 /* Reads up to and including the blank line, byte by byte so nothing after the
  * headers (a WebSocket frame) is consumed. Returns the length or -1. */
 static int read_head(int fd, char *buf, size_t cap)
@@ -397,6 +457,26 @@ static unsigned char *ws_frame(bool fin, int opcode, const void *data, size_t le
         f[n++] = ((const unsigned char *)data)[i] ^ mask[i & 3];
     *out_len = n;
     return f;
+}
+
+/* A byte buffer that frames are appended to, to be sent in one go. */
+struct wbuf {
+    unsigned char *p;
+    size_t len, cap;
+};
+
+static void wbuf_frame(struct wbuf *b, bool fin, int opcode, const void *data, size_t len)
+{
+    size_t n;
+    unsigned char *f = ws_frame(fin, opcode, data, len, &n);
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2;
+        b->p = realloc(b->p, b->cap);
+        assert_non_null(b->p);
+    }
+    memcpy(b->p + b->len, f, n);
+    b->len += n;
+    free(f);
 }
 
 static void ws_send_frame(int fd, bool fin, int opcode, const void *data, size_t len)
@@ -567,6 +647,144 @@ static void test_oversized_message_closes_1009(void **state)
     close(fd);
     assert_int_equal(atomic_load(&g.messages), 0);
     assert_true(wait_for(&g.closes, 2));
+}
+
+/*
+ * The bug the integration tests found: the server sent its close frame and
+ * closed the socket at once, with the rest of the client's oversized message
+ * unread, so the kernel reset the connection and the client lost the close
+ * frame. Now the rest is read and discarded until the client's close frame.
+ */
+static void test_oversized_rest_is_drained_not_reset(void **state)
+{
+    (void)state;
+    srv_start(default_cfg()); /* max_message 1024 */
+    int fd = ws_connect();
+    size_t big = (size_t)4 << 20;
+    unsigned char *payload = malloc(big);
+    assert_non_null(payload);
+    memset(payload, 'x', big);
+    struct wbuf out = {0};
+    wbuf_frame(&out, true, OP_TEXT, payload, big); /* 4 MiB in one frame */
+    free(payload);
+    const unsigned char normal[2] = {0x03, 0xe8};
+    wbuf_frame(&out, true, OP_CLOSE, normal, 2); /* the answer, after the message */
+    static struct sender w;
+    sender_start(&w, fd, out.p, out.len);
+
+    expect_close(fd, 1009, "message too big");
+    assert_true(peer_ended_cleanly(fd));
+    sender_finish(&w);
+    close(fd);
+    free(out.p);
+    assert_true(wait_for(&g.closes, 1));
+    assert_int_equal(atomic_load(&g.messages), 0);
+}
+
+/*
+ * cs_ws_close while the client is still flooding (the rate-limit case): the
+ * replies queued before the close and the close frame itself arrive, what the
+ * client sends after the close is never handed to on_message, and the
+ * connection ends with EOF, not a reset.
+ */
+static void test_close_while_peer_floods(void **state)
+{
+    (void)state;
+    srv_start(default_cfg());
+    int fd = ws_connect();
+    struct wbuf out = {0};
+    for (int i = 0; i < 20; i++)
+        wbuf_frame(&out, true, OP_TEXT, "x", 1);
+    wbuf_frame(&out, true, OP_TEXT, "close-after", 11);
+    static char filler[1000];
+    memset(filler, 'f', sizeof filler);
+    for (int i = 0; i < 3000; i++) /* ~3 MB still on its way after the close */
+        wbuf_frame(&out, true, OP_TEXT, filler, sizeof filler);
+    const unsigned char normal[2] = {0x03, 0xe8};
+    wbuf_frame(&out, true, OP_CLOSE, normal, 2);
+    static struct sender w;
+    sender_start(&w, fd, out.p, out.len);
+
+    for (int i = 0; i < 20; i++)
+        expect_text(fd, "x", 1);
+    expect_text(fd, "one", 3);
+    expect_text(fd, "two", 3);
+    expect_close(fd, 4000, "bye");
+    assert_true(peer_ended_cleanly(fd));
+    sender_finish(&w);
+    close(fd);
+    free(out.p);
+    assert_true(wait_for(&g.closes, 1));
+    assert_int_equal(atomic_load(&g.messages), 21);
+}
+
+/* The client reads our close frame and goes on talking (data and a ping)
+ * before it answers: nothing more comes back (no echo, no pong), no message
+ * reaches on_message, and its close ends the connection cleanly. */
+static void test_peer_talks_after_close_frame(void **state)
+{
+    (void)state;
+    srv_start(default_cfg());
+    int fd = ws_connect();
+    ws_send_text(fd, "close-after");
+    expect_text(fd, "one", 3);
+    expect_text(fd, "two", 3);
+    expect_close(fd, 4000, "bye");
+    /* The server waits for our answer (up to lws's 5 s) instead of hanging up. */
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    assert_int_equal(atomic_load(&g.closes), 0);
+    struct wbuf out = {0};
+    for (int i = 0; i < 500; i++)
+        wbuf_frame(&out, true, OP_TEXT, "late message", 12);
+    wbuf_frame(&out, true, OP_PING, "p?", 2);
+    wbuf_frame(&out, false, OP_TEXT, "unfinished", 10);
+    const unsigned char normal[2] = {0x03, 0xe8};
+    wbuf_frame(&out, true, OP_CLOSE, normal, 2);
+    send_all(fd, out.p, out.len);
+    free(out.p);
+    assert_true(peer_ended_cleanly(fd));
+    close(fd);
+    assert_true(wait_for(&g.closes, 1));
+    assert_int_equal(atomic_load(&g.messages), 1);
+}
+
+/* A peer that never answers our close and keeps sending is not allowed to
+ * hold its slot: it is dropped once over the drain budget (8 MiB plus twice
+ * max_message, checked every 10 ms), long before it could have pushed the
+ * amount sent here; without the budget, lws's 5 s timeout would let hundreds of
+ * MiB through on loopback. */
+static void test_peer_flooding_after_close_is_dropped(void **state)
+{
+    (void)state;
+    srv_start(default_cfg());
+    int fd = ws_connect();
+    ws_send_text(fd, "close-after");
+    expect_text(fd, "one", 3);
+    expect_text(fd, "two", 3);
+    expect_close(fd, 4000, "bye");
+    size_t chunk = 65536, cap = (size_t)512 << 20, sent = 0;
+    unsigned char *data = malloc(chunk);
+    assert_non_null(data);
+    memset(data, 'h', chunk);
+    size_t n;
+    unsigned char *f = ws_frame(true, OP_TEXT, data, chunk, &n);
+    free(data);
+    int err = 0;
+    while (sent < cap && !err) {
+        ssize_t k = send(fd, f, n, MSG_NOSIGNAL); /* blocking, 5 s timeout */
+        if (k < 0)
+            err = errno;
+        else
+            sent += (size_t)k;
+    }
+    free(f);
+    if (err != EPIPE && err != ECONNRESET)
+        print_error("after %zu bytes: %s\n", sent, err ? strerror(err) : "not dropped");
+    assert_true(err == EPIPE || err == ECONNRESET);
+    assert_true(sent < (size_t)128 << 20);
+    close(fd);
+    assert_true(wait_for(&g.closes, 1));
+    assert_int_equal(atomic_load(&g.messages), 1);
 }
 
 static void test_binary_closes_1003(void **state)
@@ -960,6 +1178,10 @@ int main(void)
         cmocka_unit_test_teardown(test_echo, teardown),
         cmocka_unit_test_teardown(test_fragments_reassembled, teardown),
         cmocka_unit_test_teardown(test_oversized_message_closes_1009, teardown),
+        cmocka_unit_test_teardown(test_oversized_rest_is_drained_not_reset, teardown),
+        cmocka_unit_test_teardown(test_close_while_peer_floods, teardown),
+        cmocka_unit_test_teardown(test_peer_talks_after_close_frame, teardown),
+        cmocka_unit_test_teardown(test_peer_flooding_after_close_is_dropped, teardown),
         cmocka_unit_test_teardown(test_binary_closes_1003, teardown),
         cmocka_unit_test_teardown(test_max_connections, teardown),
         cmocka_unit_test_teardown(test_close_flushes_queue_first, teardown),
