@@ -101,13 +101,16 @@ fuzz-replay: build $(REPLAY_BINS)
 	@bash tests/fuzz/replay.sh $(BUILD)/replay
 
 integration: test-deps build
-	cd tests && CONSILIUM_BIN=$(abspath $(BUILD)/consilium) node --test --test-concurrency=1 integration/
+	CONSILIUM_BIN=$(abspath $(BUILD)/consilium) bash tests/run-node-tests.sh integration
+
+e2e: test-deps build
+	CONSILIUM_BIN=$(abspath $(BUILD)/consilium) bash tests/run-node-tests.sh e2e
 
 config-doc: build
 	@bash tests/config-doc.sh $(BUILD)/consilium --write
 
 test: test-deps
-	@$(MAKE) --no-print-directory unit fuzz-replay integration
+	@$(MAKE) --no-print-directory unit fuzz-replay integration e2e
 	@bash tests/config-doc.sh $(BUILD)/consilium
 
 bench: test-deps build $(BENCH_BINS)

@@ -55,7 +55,7 @@ static const key_t_ keys[] = {
     {"limits.max_connections", T_INT, F(max_connections), "20000", NULL, 1, 1000000,
      "WebSocket connections at once"},
     {"limits.max_queued_bytes", T_INT, F(max_queued_bytes), "4194304", NULL, 65536, 1 << 30,
-     "outgoing bytes queued per connection before it is closed as too slow"},
+     "outgoing backlog per connection: a reader that stays above it for 5 s (or reaches 16 times it) is closed as too slow"},
     {"limits.rate", T_INT, F(rate_per_s), "20", NULL, 1, 100000, "messages per second per connection"},
     {"limits.burst", T_INT, F(rate_burst), "40", NULL, 1, 100000, "messages in a burst per connection"},
     {"limits.auth_timeout", T_DURATION, F(auth_timeout_ms), "10s", NULL, 0, 0,

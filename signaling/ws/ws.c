@@ -38,6 +38,12 @@
 #define RX_CHUNK 4096
 /* Request headers carry a JWT in Authorization plus whatever browsers add. */
 #define MAX_HEADER_DATA 8192
+/* Outgoing bytes written per writeable callback at most (see conn_writeable). */
+#define WRITE_BUDGET_BYTES (256 * 1024)
+/* Slow readers (see queue_admits). */
+#define SLOW_READER_GRACE_MS 5000
+#define SLOW_READER_HARD_FACTOR 16
+
 /* A close frame's payload is 125 bytes: 2 for the code, the rest reason. */
 #define CLOSE_REASON_MAX 120
 /* After cs_ws_close, a peer that will not read its queue is dropped. */
@@ -78,6 +84,7 @@ struct cs_ws_conn {
     void *user;
     struct out_msg *head, *tail;
     size_t queued;
+    int64_t over_since_ms; /* when the backlog went over max_queued_bytes, or 0 */
     char *rx; /* reassembly buffer, only while a message is split */
     size_t rx_len, rx_cap;
     enum conn_state state;
@@ -365,19 +372,29 @@ static int conn_writeable(struct cs_ws_conn *c, struct lws *wsi)
 {
     if (c->state == CONN_CLOSE_SENT)
         return 0; /* lws's closing handshake is under way: nothing to add */
-    struct out_msg *m = c->head;
-    if (m) {
+    /* Several messages per callback while the socket takes them whole: a
+     * burst (a specialist's offers) then costs one turn of the loop, not one
+     * turn per message. The budget keeps one peer from holding the loop. */
+    size_t budget = WRITE_BUDGET_BYTES;
+    struct out_msg *m;
+    while ((m = c->head) != NULL && budget > 0) {
         c->head = m->next;
         if (!c->head)
             c->tail = NULL;
         c->queued -= m->len;
         int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
         bool ok = n >= 0 && (size_t)n >= m->len;
+        budget = m->len < budget ? budget - m->len : 0;
         free(m);
         if (!ok)
             return -1;
-        if (c->head || c->state == CONN_CLOSING)
-            lws_callback_on_writable(wsi);
+        if (lws_send_pipe_choked(wsi))
+            break; /* lws holds the rest of this one; wait for the socket */
+    }
+    if (c->queued < c->srv->cfg.max_queued_bytes)
+        c->over_since_ms = 0;
+    if (c->head) {
+        lws_callback_on_writable(wsi);
         return 0;
     }
     if (c->state == CONN_CLOSING)
@@ -632,13 +649,36 @@ int cs_ws_connections(const cs_ws_server_t *s)
 
 /* ---- per-connection API --------------------------------------------------------- */
 
+/*
+ * A reader is slow when its backlog stays over max_queued_bytes for longer
+ * than SLOW_READER_GRACE_MS. A prompt reader may thus receive a message (a
+ * coordinator's snapshot) or a burst (a specialist's offers) bigger than the
+ * bound; SLOW_READER_HARD_FACTOR times it is the most memory one connection
+ * may hold meanwhile.
+ */
+static bool queue_admits(struct cs_ws_conn *c, size_t len)
+{
+    size_t max = c->srv->cfg.max_queued_bytes;
+    size_t hard = max * SLOW_READER_HARD_FACTOR;
+    if (c->queued == 0)
+        return true; /* one message, however large, is ours to send */
+    if (c->queued > hard || len > hard - c->queued)
+        return false;
+    if (c->queued + len <= max)
+        return true;
+    int64_t now = cs_mono_ms();
+    if (!c->over_since_ms)
+        c->over_since_ms = now;
+    return now - c->over_since_ms <= SLOW_READER_GRACE_MS;
+}
+
 int cs_ws_send(cs_ws_conn_t *c, const char *data, size_t len)
 {
     if (!c || (!data && len))
         return CS_EINVAL;
     if (c->state != CONN_OPEN || !c->opened || c->srv->destroying)
         return CS_ESTATE;
-    if (len > c->srv->cfg.max_queued_bytes - c->queued)
+    if (!queue_admits(c, len))
         return CS_ELIMIT;
     struct out_msg *m = malloc(sizeof *m + LWS_PRE + len);
     if (!m)

@@ -26,7 +26,7 @@ typedef struct {
     const char *tls_key_path;
     const char *static_dir;    /* NULL: no static files */
     size_t max_message;        /* largest inbound WebSocket message, bytes */
-    size_t max_queued_bytes;   /* per-connection outgoing queue bound */
+    size_t max_queued_bytes;   /* per-connection backlog a reader may keep for long (see cs_ws_send) */
     int max_connections;       /* WebSocket connections at once */
     size_t max_http_body;      /* largest inbound HTTP request body */
     int tick_ms;               /* period of on_tick */
@@ -84,8 +84,10 @@ void cs_ws_stop(cs_ws_server_t *s);
 /* Thread-safe: makes the loop call on_tick soon. */
 void cs_ws_wake(cs_ws_server_t *s);
 
-/* Queues a text message (copied). CS_ELIMIT when the outgoing queue would
- * exceed max_queued_bytes (the caller normally closes the connection then);
+/* Queues a text message (copied). A message to an empty queue is always
+ * taken, whatever its size. CS_ELIMIT marks a slow reader (the caller normally
+ * closes the connection then): its backlog has stayed over max_queued_bytes
+ * for more than 5 s, or would grow past 16 times it;
  * CS_ESTATE once the connection is closing. This and the functions below are
  * not thread-safe: call them from the callbacks, or once cs_ws_run() returned. */
 int cs_ws_send(cs_ws_conn_t *c, const char *data, size_t len);
