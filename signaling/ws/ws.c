@@ -393,7 +393,9 @@ static int conn_writeable(struct cs_ws_conn *c, struct lws *wsi)
     }
     if (c->queued < c->srv->cfg.max_queued_bytes)
         c->over_since_ms = 0;
-    if (c->head) {
+    /* The close is handed to lws only when lws holds no unsent part of our
+     * frames (see hand_close_to_lws): a choked pipe waits for the next turn. */
+    if (c->head || (c->state == CONN_CLOSING && lws_send_pipe_choked(wsi))) {
         lws_callback_on_writable(wsi);
         return 0;
     }
