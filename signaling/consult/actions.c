@@ -327,6 +327,18 @@ static bool is_member(const cs_identity_t *a, cs_consult_t *c)
     return p && (!a->consult_scope[0] || !strcmp(a->consult_scope, c->id));
 }
 
+/* The consult, when actor may see it and takes part in it. */
+static consult_entry_t *find_membership(cs_engine_t *e, const cs_identity_t *actor,
+                                        const char *id, int *rc)
+{
+    consult_entry_t *ce = find_visible(e, actor, id, rc);
+    if (ce && !is_member(actor, &ce->c)) {
+        *rc = CS_EPERM;
+        return NULL;
+    }
+    return ce;
+}
+
 static void hash_code(const char *code, char out[65])
 {
     if (cs_sha256_hex(code, strlen(code), out) != CS_OK)
@@ -433,11 +445,9 @@ int cs_engine_join(cs_engine_t *e, const cs_identity_t *actor, const char *id, i
                    const cs_consult_t **out)
 {
     int rc;
-    consult_entry_t *ce = find_visible(e, actor, id, &rc);
+    consult_entry_t *ce = find_membership(e, actor, id, &rc);
     if (!ce)
         return rc;
-    if (!is_member(actor, &ce->c))
-        return CS_EPERM;
     if (ce->c.state != CS_STATE_ACCEPTED && ce->c.state != CS_STATE_IN_PROGRESS)
         return CS_ESTATE;
     cs_consult_t next = ce->c;
@@ -495,11 +505,9 @@ int cs_engine_leave(cs_engine_t *e, const cs_identity_t *actor, const char *id, 
                     const cs_consult_t **out)
 {
     int rc;
-    consult_entry_t *ce = find_visible(e, actor, id, &rc);
+    consult_entry_t *ce = find_membership(e, actor, id, &rc);
     if (!ce)
         return rc;
-    if (!is_member(actor, &ce->c))
-        return CS_EPERM;
     if ((rc = leave(e, ce, actor, NULL, now)))
         return rc;
     if (out)

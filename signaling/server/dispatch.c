@@ -126,7 +126,8 @@ static void on_request(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t
     reply(s, ss, m, rc, c);
 }
 
-/* Actions that take just a consult id share one shape. */
+/* Actions that take just a consult id share one shape: the table below names
+ * the engine function, and this runs it. */
 typedef int (*consult_action_fn)(cs_engine_t *e, const cs_identity_t *actor, const char *id,
                                  int64_t now, const cs_consult_t **out);
 
@@ -136,27 +137,6 @@ static void consult_action(cs_server_t *s, session_t *ss, const cs_msg_t *m, int
     const cs_consult_t *c = NULL;
     int rc = fn(s->engine, &ss->id, m->u.consult.consult_id, now, &c);
     reply(s, ss, m, rc, c);
-}
-
-static void on_cancel(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
-{
-    consult_action(s, ss, m, now, cs_engine_cancel);
-}
-static void on_accept(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
-{
-    consult_action(s, ss, m, now, cs_engine_accept);
-}
-static void on_join(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
-{
-    consult_action(s, ss, m, now, cs_engine_join);
-}
-static void on_leave(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
-{
-    consult_action(s, ss, m, now, cs_engine_leave);
-}
-static void on_end(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
-{
-    consult_action(s, ss, m, now, cs_engine_end);
 }
 
 static void on_decline(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
@@ -214,24 +194,25 @@ static void on_history(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t
 
 static const struct {
     cs_msg_type_t type;
-    handler_fn fn;
-    bool before_hello; /* allowed before authentication */
+    handler_fn fn;             /* or, for the plain consult actions: */
+    consult_action_fn action;
+    bool before_hello;         /* allowed before authentication */
 } handlers[] = {
-    {CS_MSG_HELLO, on_hello, true},
-    {CS_MSG_PING, on_ping, true},
-    {CS_MSG_SYNC, on_sync, false},
-    {CS_MSG_PRESENCE_SET, on_presence, false},
-    {CS_MSG_CONSULT_REQUEST, on_request, false},
-    {CS_MSG_CONSULT_CANCEL, on_cancel, false},
-    {CS_MSG_CONSULT_ACCEPT, on_accept, false},
-    {CS_MSG_CONSULT_DECLINE, on_decline, false},
-    {CS_MSG_CONSULT_ASSIGN, on_assign, false},
-    {CS_MSG_CONSULT_ROUTE, on_route, false},
-    {CS_MSG_CONSULT_INVITE, on_invite, false},
-    {CS_MSG_CONSULT_JOIN, on_join, false},
-    {CS_MSG_CONSULT_LEAVE, on_leave, false},
-    {CS_MSG_CONSULT_END, on_end, false},
-    {CS_MSG_CONSULT_HISTORY, on_history, false},
+    {CS_MSG_HELLO, on_hello, NULL, true},
+    {CS_MSG_PING, on_ping, NULL, true},
+    {CS_MSG_SYNC, on_sync, NULL, false},
+    {CS_MSG_PRESENCE_SET, on_presence, NULL, false},
+    {CS_MSG_CONSULT_REQUEST, on_request, NULL, false},
+    {CS_MSG_CONSULT_CANCEL, NULL, cs_engine_cancel, false},
+    {CS_MSG_CONSULT_ACCEPT, NULL, cs_engine_accept, false},
+    {CS_MSG_CONSULT_DECLINE, on_decline, NULL, false},
+    {CS_MSG_CONSULT_ASSIGN, on_assign, NULL, false},
+    {CS_MSG_CONSULT_ROUTE, on_route, NULL, false},
+    {CS_MSG_CONSULT_INVITE, on_invite, NULL, false},
+    {CS_MSG_CONSULT_JOIN, NULL, cs_engine_join, false},
+    {CS_MSG_CONSULT_LEAVE, NULL, cs_engine_leave, false},
+    {CS_MSG_CONSULT_END, NULL, cs_engine_end, false},
+    {CS_MSG_CONSULT_HISTORY, on_history, NULL, false},
 };
 
 void dispatch(cs_server_t *s, session_t *ss, const cs_msg_t *m)
@@ -243,7 +224,10 @@ void dispatch(cs_server_t *s, session_t *ss, const cs_msg_t *m)
             session_error(s, ss, m->req_id, CS_EAUTH, "say hello with a token first");
             return;
         }
-        handlers[i].fn(s, ss, m, cs_now_ms());
+        if (handlers[i].action)
+            consult_action(s, ss, m, cs_now_ms(), handlers[i].action);
+        else
+            handlers[i].fn(s, ss, m, cs_now_ms());
         return;
     }
     session_error(s, ss, m->req_id, CS_EUNSUPPORTED, "unknown message type");
