@@ -34,7 +34,7 @@ LIB_LIBS   = $(shell pkg-config --libs libwebsockets jansson sqlite3 libjwt open
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Library code: every module except the gateway's main().
-LIB_SRC := $(wildcard common/*.c) \
+LIB_SRC := $(wildcard common/*.c) $(wildcard media/*/*.c) \
            $(wildcard signaling/proto/*.c) $(wildcard signaling/auth/*.c) \
            $(wildcard signaling/consult/*.c) $(wildcard signaling/ws/*.c) \
            $(wildcard signaling/server/*.c) \
