@@ -58,6 +58,32 @@ static const char text_plain[] = "text/plain; charset=utf-8";
 
 /* ---- responses -------------------------------------------------------------- */
 
+/* Every response, static or dynamic, forbids sniffing, framing (clickjacking a
+ * clinical page), referrers (URLs may carry a consult id) and any script or
+ * connection that is not the gateway's own. */
+static const struct {
+    const char *name, *value;
+} security_headers[] = {
+    {"x-content-type-options:", "nosniff"},
+    {"x-frame-options:", "DENY"},
+    {"referrer-policy:", "no-referrer"},
+    {"content-security-policy:",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+     "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+     "form-action 'none'; frame-ancestors 'none'"},
+};
+
+static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+    for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++) {
+        const char *v = security_headers[i].value;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)security_headers[i].name,
+                                        (const unsigned char *)v, (int)strlen(v), p, end))
+            return 1;
+    }
+    return 0;
+}
+
 /* Headers and body go out in one lws_write; lws keeps whatever the socket does
  * not take and finishes it before the transaction may complete. */
 static int send_response(struct lws *wsi, bool head, unsigned int status, const char *ctype,
@@ -71,8 +97,7 @@ static int send_response(struct lws *wsi, bool head, unsigned int status, const 
     if (status < 100 || status > 599)
         status = 500;
     int bad = lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
-              lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-                                          (const unsigned char *)"nosniff", 7, &p, end) ||
+              add_security_headers(wsi, &p, end) ||
               lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                           (const unsigned char *)"no-store", 8, &p, end) ||
               (close && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
@@ -157,10 +182,8 @@ static int serve_static(const struct cs_ws_server *s, struct lws *wsi,
         return reply_404(wsi, head);
 
     /* NUL-terminated: lws searches it for a cache-control header. */
-    unsigned char hdrs[64] = {0}, *p = hdrs;
-    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-                                    (const unsigned char *)"nosniff", 7, &p,
-                                    hdrs + sizeof hdrs - 1))
+    unsigned char hdrs[768] = {0}, *p = hdrs;
+    if (add_security_headers(wsi, &p, hdrs + sizeof hdrs - 1))
         return -1;
     int n = lws_serve_http_file(wsi, file, mime_type(file), (const char *)hdrs, (int)(p - hdrs));
     if (n < 0)

@@ -54,6 +54,18 @@ describe('HTTP endpoints', () => {
     assert.match(r3.headers['content-type'], /javascript/);
   });
 
+  test('every response forbids framing, sniffing, referrers and foreign scripts', async () => {
+    for (const p of ['/', '/healthz', '/nonexistent']) {
+      const r = await gw.http(p);
+      assert.equal(r.headers['x-frame-options'], 'DENY', p);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff', p);
+      assert.equal(r.headers['referrer-policy'], 'no-referrer', p);
+      const csp = r.headers['content-security-policy'] ?? '';
+      assert.match(csp, /script-src 'self'/, p);
+      assert.match(csp, /frame-ancestors 'none'/, p);
+    }
+  });
+
   test('static files: nothing outside web_root is served', async () => {
     for (const p of ['/../secret.txt', '/js/../../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2e%2e%2fsecret.txt', '/js/%2e%2e/%2e%2e/secret.txt']) {
       const r = await gw.http(p);
