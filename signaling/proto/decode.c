@@ -31,6 +31,20 @@ __attribute__((format(printf, 3, 4))) static int fail(cs_proto_error_t *err, int
     return code;
 }
 
+/* A failure about one field, named by its dotted path ("patient.id"). */
+static int fail_field(cs_proto_error_t *err, const char *name, const char *what)
+{
+    cs_strlcpy(err->field, name, sizeof err->field);
+    return fail(err, CS_EINVAL, "field '%s' %s", name, what);
+}
+
+/* The JSON key of a dotted name: its last component. */
+static const char *key_of(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot ? dot + 1 : name;
+}
+
 /* Control characters are refused in one-line fields; multi-line allows \n, \t. */
 static bool text_ok(const char *s, bool multiline)
 {
@@ -44,34 +58,37 @@ static bool text_ok(const char *s, bool multiline)
     return true;
 }
 
-static int get_str(json_t *obj, const char *key, char *dst, size_t max, bool required,
+/* name is the field's dotted path; obj holds its last component. */
+static int get_str(json_t *obj, const char *name, char *dst, size_t max, bool required,
                    cs_proto_error_t *err)
 {
-    json_t *v = json_object_get(obj, key);
+    json_t *v = json_object_get(obj, key_of(name));
     if (!v || json_is_null(v)) {
         dst[0] = '\0';
-        return required ? fail(err, CS_EINVAL, "missing field '%s'", key) : CS_OK;
+        if (!required)
+            return CS_OK;
+        cs_strlcpy(err->field, name, sizeof err->field);
+        return fail(err, CS_EINVAL, "missing field '%s'", name);
     }
     if (!json_is_string(v))
-        return fail(err, CS_EINVAL, "field '%s' must be a string", key);
+        return fail_field(err, name, "must be a string");
     size_t len = json_string_length(v);
     const char *s = json_string_value(v);
     if (len >= max)
-        return fail(err, CS_EINVAL, "field '%s' is too long", key);
+        return fail_field(err, name, "is too long");
     if (strlen(s) != len || !text_ok(s, max == CS_REASON_MAX))
-        return fail(err, CS_EINVAL, "field '%s' contains control characters", key);
+        return fail_field(err, name, "contains control characters");
     if (required && len == 0)
-        return fail(err, CS_EINVAL, "field '%s' must not be empty", key);
+        return fail_field(err, name, "must not be empty");
     memcpy(dst, s, len + 1);
     return CS_OK;
 }
 
-static int get_slug(json_t *obj, const char *key, char *dst, size_t max, cs_proto_error_t *err)
+static int get_slug(json_t *obj, const char *name, char *dst, size_t max, cs_proto_error_t *err)
 {
-    int rc = get_str(obj, key, dst, max, true, err);
+    int rc = get_str(obj, name, dst, max, true, err);
     if (rc == CS_OK && !cs_slug_valid(dst, max))
-        return fail(err, CS_EINVAL, "field '%s' must be lower-case letters, digits, '-' or '_'",
-                    key);
+        return fail_field(err, name, "must be lower-case letters, digits, '-' or '_'");
     return rc;
 }
 
@@ -92,7 +109,7 @@ static int get_consult_id(json_t *obj, char dst[CS_ID_MAX], cs_proto_error_t *er
 {
     int rc = get_str(obj, "consult_id", dst, CS_ID_MAX, true, err);
     if (rc == CS_OK && !uuid_shaped(dst))
-        return fail(err, CS_EINVAL, "field '%s' is not a consult id", "consult_id");
+        return fail_field(err, "consult_id", "is not a consult id");
     return rc;
 }
 
@@ -102,7 +119,7 @@ static int get_consult_id(json_t *obj, char dst[CS_ID_MAX], cs_proto_error_t *er
         char buf_[32];                                                                             \
         int rc_ = get_str(obj, key, buf_, sizeof buf_, true, err);                                 \
         if (rc_ == CS_OK && parser(buf_, dst) != CS_OK)                                            \
-            rc_ = fail(err, CS_EINVAL, "field '%s' has an unknown value", key);                    \
+            rc_ = fail_field(err, key, "has an unknown value");                                  \
         if (rc_)                                                                                   \
             return rc_;                                                                            \
     } while (0)
@@ -120,8 +137,10 @@ static int decode_hello(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
         rc = get_str(o, "invite", m->u.hello.invite, CS_INVITE_CODE_MAX, false, e);
     if (rc)
         return rc;
-    if (!m->u.hello.token[0] == !m->u.hello.invite[0])
+    if (!m->u.hello.token[0] == !m->u.hello.invite[0]) {
+        cs_strlcpy(e->field, "token", sizeof e->field); /* the usual one; 'invite' for guests */
         return fail(e, CS_EINVAL, "exactly one of 'token' or '%s' is required", "invite");
+    }
     return CS_OK;
 }
 
@@ -129,7 +148,7 @@ static int decode_presence(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
 {
     GET_ENUM(o, "status", cs_presence_parse, &m->u.presence.status, e);
     if (m->u.presence.status == CS_PRESENCE_OFFLINE)
-        return fail(e, CS_EINVAL, "field '%s' cannot be set to offline", "status");
+        return fail_field(e, "status", "cannot be set to offline");
     return CS_OK;
 }
 
@@ -137,16 +156,16 @@ static int decode_request(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
 {
     json_t *p = json_object_get(o, "patient");
     if (!json_is_object(p))
-        return fail(e, CS_EINVAL, "field '%s' must be an object", "patient");
-    int rc = get_str(p, "id", m->u.request.patient.id, CS_PATIENT_ID_MAX, true, e);
+        return fail_field(e, "patient", "must be an object");
+    int rc = get_str(p, "patient.id", m->u.request.patient.id, CS_PATIENT_ID_MAX, true, e);
     if (!rc)
-        rc = get_str(p, "name", m->u.request.patient.name, CS_NAME_MAX, true, e);
+        rc = get_str(p, "patient.name", m->u.request.patient.name, CS_NAME_MAX, true, e);
     if (!rc)
-        rc = get_str(p, "birth_date", m->u.request.patient.birth_date, CS_DATE_MAX, true, e);
+        rc = get_str(p, "patient.birth_date", m->u.request.patient.birth_date, CS_DATE_MAX, true, e);
     if (rc)
         return rc;
     if (!cs_date_valid(m->u.request.patient.birth_date))
-        return fail(e, CS_EINVAL, "field '%s' must be a date YYYY-MM-DD", "patient.birth_date");
+        return fail_field(e, "patient.birth_date", "must be a date YYYY-MM-DD");
     if ((rc = get_slug(o, "specialty", m->u.request.specialty, CS_SPECIALTY_MAX, e)))
         return rc;
     GET_ENUM(o, "urgency", cs_urgency_parse, &m->u.request.urgency, e);
@@ -181,7 +200,7 @@ static int decode_invite(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
         return rc;
     GET_ENUM(o, "role", cs_role_parse, &m->u.invite.role, e);
     if (m->u.invite.role == CS_ROLE_COORDINATOR)
-        return fail(e, CS_EINVAL, "field '%s' cannot be coordinator", "role");
+        return fail_field(e, "role", "cannot be coordinator");
     if ((rc = get_str(o, "subject", m->u.invite.subject, CS_SUBJECT_MAX, false, e)))
         return rc;
     return get_str(o, "name", m->u.invite.name, CS_NAME_MAX, !m->u.invite.subject[0], e);
@@ -260,7 +279,7 @@ int cs_proto_decode(const char *buf, size_t len, cs_msg_t *out, cs_proto_error_t
     if (id && !json_is_null(id)) {
         if (!json_is_string(id) || json_string_length(id) >= CS_REQ_ID_MAX ||
             !text_ok(json_string_value(id), false)) {
-            rc = fail(err, CS_EINVAL, "field '%s' must be a short string", "id");
+            rc = fail_field(err, "id", "must be a short string");
             goto done;
         }
         cs_strlcpy(out->req_id, json_string_value(id), sizeof out->req_id);
@@ -268,6 +287,7 @@ int cs_proto_decode(const char *buf, size_t len, cs_msg_t *out, cs_proto_error_t
     }
     const char *type = json_string_value(json_object_get(root, "type"));
     if (!type) {
+        cs_strlcpy(err->field, "type", sizeof err->field);
         rc = fail(err, CS_EINVAL, "missing field '%s'", "type");
         goto done;
     }
@@ -275,6 +295,7 @@ int cs_proto_decode(const char *buf, size_t len, cs_msg_t *out, cs_proto_error_t
     for (size_t i = 0; i < CS_ARRAY_LEN(messages); i++) {
         if (strcmp(messages[i].name, type) == 0) {
             memset(err->message, 0, sizeof err->message);
+            err->field[0] = '\0';
             err->code = 0;
             out->type = messages[i].type;
             rc = messages[i].decode(root, out, err);

@@ -84,11 +84,13 @@ static json_t *consult_json(const cs_consult_t *c)
     return o;
 }
 
-char *cs_proto_encode_error(const char *req_id, int code, const char *message)
+char *cs_proto_encode_error(const char *req_id, int code, const char *message, const char *field)
 {
-    return finish(with_id(json_pack("{s:s, s:s, s:s}", "type", "error", "code", cs_errname(code),
-                                    "message", message ? message : cs_strerror(code)),
-                          req_id));
+    json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", cs_errname(code), "message",
+                          message ? message : cs_strerror(code));
+    if (o && field && field[0])
+        json_object_set_new(o, "field", json_string(field));
+    return finish(with_id(o, req_id));
 }
 
 char *cs_proto_encode_ok(const char *req_id, const cs_consult_t *c)

@@ -204,6 +204,7 @@ const char *cs_msg_type_name(cs_msg_type_t t);
 typedef struct {
     int code;             /* CS_EINVAL, CS_ETOOBIG, CS_EUNSUPPORTED (unknown type) */
     char req_id[CS_REQ_ID_MAX];
+    char field[48];       /* the offending field's dotted name ("patient.birth_date"), or "" */
     char message[160];    /* names the offending field; never echoes values */
 } cs_proto_error_t;
 
@@ -217,7 +218,8 @@ int cs_proto_decode(const char *buf, size_t len, cs_msg_t *out, cs_proto_error_t
  * Each encoder returns a malloc'd NUL-terminated JSON text the caller frees,
  * or NULL when out of memory. req_id may be NULL or "" (then omitted). */
 
-char *cs_proto_encode_error(const char *req_id, int code, const char *message);
+/* field (NULL or "" to omit) names the offending field of an "invalid" request. */
+char *cs_proto_encode_error(const char *req_id, int code, const char *message, const char *field);
 /* {"type":"ok","id":..} optionally with a consult. */
 char *cs_proto_encode_ok(const char *req_id, const cs_consult_t *c);
 char *cs_proto_encode_pong(const char *req_id, int64_t server_time);

@@ -40,6 +40,8 @@ struct cs_server {
 void session_send(cs_server_t *s, session_t *ss, char *json); /* takes json */
 void session_error(cs_server_t *s, session_t *ss, const char *req_id, int code,
                    const char *message);
+/* A refused message that could not be decoded. */
+void session_decode_error(cs_server_t *s, session_t *ss, const cs_proto_error_t *err);
 void session_close(session_t *ss, int code, const char *reason);
 int session_authenticate(cs_server_t *s, session_t *ss, const cs_identity_t *id);
 

@@ -89,7 +89,13 @@ void session_error(cs_server_t *s, session_t *ss, const char *req_id, int code,
                    const char *message)
 {
     s->stats.errors++;
-    session_send(s, ss, cs_proto_encode_error(req_id, code, message));
+    session_send(s, ss, cs_proto_encode_error(req_id, code, message, NULL));
+}
+
+void session_decode_error(cs_server_t *s, session_t *ss, const cs_proto_error_t *err)
+{
+    s->stats.errors++;
+    session_send(s, ss, cs_proto_encode_error(err->req_id, err->code, err->message, err->field));
 }
 
 /* ---- sessions of a user -------------------------------------------------- */
@@ -218,7 +224,7 @@ void cs_server_on_message(cs_server_t *s, cs_ws_conn_t *c, const char *data, siz
     if (!cs_utf8_valid(data, len))
         session_error(s, ss, NULL, CS_EINVAL, "message is not valid UTF-8 text");
     else if (cs_proto_decode(data, len, m, &err) != CS_OK)
-        session_error(s, ss, err.req_id, err.code, err.message);
+        session_decode_error(s, ss, &err);
     else
         dispatch(s, ss, m);
     free(m);

@@ -29,7 +29,10 @@ const nextError = (c) => c.next((m) => m.type === 'error', undefined, 'an error'
 function assertInvalid(r, field) {
   assert.equal(r.type, 'error', JSON.stringify(r));
   assert.equal(r.code, 'invalid', JSON.stringify(r));
-  if (field) assert.ok(r.message.includes(field), `message names ${field}: ${r.message}`);
+  if (field) {
+    assert.ok(r.message.includes(field), `message names ${field}: ${r.message}`);
+    assert.ok(r.field === field || r.field?.endsWith(`.${field}`), `field member names ${field}: ${JSON.stringify(r)}`);
+  }
 }
 
 describe('bad input on one connection does not disturb another', () => {
@@ -82,7 +85,9 @@ describe('bad input on one connection does not disturb another', () => {
     for (const field of ['id', 'name', 'birth_date']) {
       const patient = { ...full.patient };
       delete patient[field];
-      assertInvalid(await bad.request({ ...full, patient }), field);
+      const r = await bad.request({ ...full, patient });
+      assertInvalid(r, field);
+      assert.equal(r.field, `patient.${field}`);
     }
     assertInvalid(await bad.request({ ...full, reason: '' }), 'reason');
     assertInvalid(await bad.request({ type: 'consult.accept' }), 'consult_id');

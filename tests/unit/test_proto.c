@@ -70,6 +70,12 @@ static void test_request_fields(void **state)
     assert_string_equal(msg.u.request.reason, "line one\nline two");
 }
 
+static void expect_field(const char *json, const char *field)
+{
+    assert_int_equal(decode(json), CS_EINVAL);
+    assert_string_equal(err.field, field);
+}
+
 static void expect_invalid(const char *json, int code, const char *needle)
 {
     assert_int_equal(decode(json), code);
@@ -121,6 +127,14 @@ static void test_refusals_name_the_field(void **state)
     memset(deep, '[', 100);
     memset(deep + 100, ']', 100);
     assert_int_equal(cs_proto_decode(deep, sizeof deep, &msg, &err), CS_EINVAL);
+    /* The offending field is named by its full path, for clients to mark it. */
+    expect_field("{\"type\":\"consult.request\",\"patient\":{\"name\":\"n\",\"birth_date\":\"2020-02-29\"}}",
+                 "patient.id");
+    expect_field("{\"type\":\"ping\",\"id\":7}", "id");
+    expect_field("{\"type\":\"presence.set\",\"status\":\"x\"}", "status");
+    expect_field("{\"id\":\"x\"}", "type");
+    assert_int_equal(decode("{nope"), CS_EINVAL);
+    assert_string_equal(err.field, "");
     /* Not NUL-terminated input is read only up to its length. */
     const char exact[] = {'{', '}'};
     assert_int_equal(cs_proto_decode(exact, sizeof exact, &msg, &err), CS_EINVAL);
@@ -177,7 +191,7 @@ static void test_encode_consult(void **state)
     assert_int_equal(json_array_size(json_object_get(cj, "participants")), 1);
     json_decref(j);
     free(s);
-    s = cs_proto_encode_error("r9", CS_ETAKEN, NULL);
+    s = cs_proto_encode_error("r9", CS_ETAKEN, NULL, NULL);
     assert_string_equal(s, "{\"type\":\"error\",\"code\":\"taken\",\"message\":\"already taken by "
                            "someone else\",\"id\":\"r9\"}");
     free(s);

@@ -11,20 +11,19 @@ export const ERROR_CODES = ['invalid', 'unsupported', 'unauthenticated', 'expire
   'not_found', 'wrong_state', 'taken', 'exists', 'limit', 'storage', 'no_memory'];
 const CLIENT_CODES = ['offline', 'timeout', 'disconnected'];
 
-/** Protocol field names (as the server names them in `invalid` messages) → label keys. */
+/** Protocol field paths (an `invalid` error's `field`) → label keys. */
 const FIELD_KEYS = {
-  id: 'field.patient.id', 'patient.id': 'field.patient.id',
-  name: 'field.patient.name', 'patient.name': 'field.patient.name',
-  birth_date: 'field.patient.birth_date', 'patient.birth_date': 'field.patient.birth_date',
+  'patient.id': 'field.patient.id',
+  'patient.name': 'field.patient.name',
+  'patient.birth_date': 'field.patient.birth_date',
   patient: 'field.patient.name',
   specialty: 'field.specialty', urgency: 'field.urgency', mode: 'field.mode', reason: 'field.reason',
   tenant: 'field.tenant', specialist: 'field.specialist',
 };
 
-/** The protocol field an `invalid` error's message names, if any ("field 'reason' is too long"). */
+/** The protocol field an `invalid` error is about (its `field`), if any. */
 export function invalidField(err) {
-  const m = /field '([\w.]+)'/.exec((err && err.message) || '');
-  return m ? m[1] : null;
+  return (err && typeof err.field === 'string' && err.field) || null;
 }
 
 /**

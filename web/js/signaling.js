@@ -21,11 +21,12 @@ const BACKOFF_MAX_MS = 30000;
 
 /** An error reply (protocol code) or a client-side failure (offline, timeout, disconnected). */
 export class SignalingError extends Error {
-  constructor(code, message, requestType) {
+  constructor(code, message, requestType, field) {
     super(message || code);
     this.name = 'SignalingError';
     this.code = code;
     this.requestType = requestType;
+    this.field = field || null; // an `invalid` reply's offending field path
   }
 }
 
@@ -186,7 +187,7 @@ export class SignalingClient extends EventTarget {
       this.pending.delete(msg.id);
       clearTimeout(p.timer);
       if (msg.type === 'state') this.measureClock(msg.server_time, p.sentAt);
-      if (msg.type === 'error') p.reject(new SignalingError(msg.code, msg.message, p.type));
+      if (msg.type === 'error') p.reject(new SignalingError(msg.code, msg.message, p.type, msg.field));
       else p.resolve(msg);
       return;
     }

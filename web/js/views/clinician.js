@@ -129,7 +129,6 @@ export function createClinicianView(ctx) {
     'patient.id': pid, 'patient.name': pname, 'patient.birth_date': pbirth, specialty, reason,
     urgency: form.querySelector('#urgency-group'), mode: form.querySelector('#mode-group'),
   };
-  controls.id = pid; controls.name = pname; controls.birth_date = pbirth;
 
   function setFieldError(key, text) {
     const ctl = controls[key];
