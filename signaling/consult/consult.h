@@ -99,6 +99,8 @@ typedef struct {
 
 /* Fills cfg with the documented defaults (emergency warn 10 min, deadline 2 h, ...). */
 void cs_engine_config_defaults(cs_engine_config_t *cfg);
+/* The configuration the engine runs with (for clients: deadlines, routes). */
+const cs_engine_config_t *cs_engine_config(const cs_engine_t *e);
 
 /* cfg is copied; store and notify are kept with their user pointers. */
 cs_engine_t *cs_engine_new(const cs_engine_config_t *cfg, const cs_store_t *store,

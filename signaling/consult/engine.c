@@ -31,6 +31,11 @@ void cs_engine_config_defaults(cs_engine_config_t *cfg)
     cfg->max_open_per_clinician = 50;
 }
 
+const cs_engine_config_t *cs_engine_config(const cs_engine_t *e)
+{
+    return &e->cfg;
+}
+
 /* ---- pointer vectors ------------------------------------------------------ */
 
 int ptrvec_push(ptrvec_t *v, void *p)

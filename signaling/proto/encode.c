@@ -225,6 +225,26 @@ void cs_proto_snapshot_add_specialist(cs_proto_snapshot_t *s, const char *subjec
                                     specs ? specs : json_array()));
 }
 
+void cs_proto_snapshot_set_policy(cs_proto_snapshot_t *s, const int64_t warn_ms[],
+                                  const int64_t deadline_ms[], const int64_t expire_ms[],
+                                  const char *const *routes, int n_routes)
+{
+    if (!s)
+        return;
+    json_t *deadlines = json_object();
+    for (int u = 0; deadlines && u < CS_URGENCY_COUNT; u++)
+        json_object_set_new(deadlines, cs_urgency_name((cs_urgency_t)u),
+                            json_pack("{s:I, s:I, s:I}", "warn_ms", (json_int_t)warn_ms[u],
+                                      "deadline_ms", (json_int_t)deadline_ms[u], "expire_ms",
+                                      (json_int_t)expire_ms[u]));
+    json_t *to = json_array();
+    for (int i = 0; to && i < n_routes; i++)
+        json_array_append_new(to, json_string(routes[i]));
+    json_object_set_new(s->root, "policy",
+                        json_pack("{s:o, s:o}", "deadlines", deadlines ? deadlines : json_object(),
+                                  "routes", to ? to : json_array()));
+}
+
 char *cs_proto_snapshot_finish(cs_proto_snapshot_t *s)
 {
     if (!s)

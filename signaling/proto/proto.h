@@ -247,6 +247,12 @@ void cs_proto_snapshot_add_consult(cs_proto_snapshot_t *s, const cs_consult_t *c
 void cs_proto_snapshot_add_specialist(cs_proto_snapshot_t *s, const char *subject,
                                       const char *name, cs_presence_t p,
                                       const char *const *specialties, int n_specialties);
+/* The centre's rules a client shows: per urgency (indexed by cs_urgency_t) the
+ * delays from creation to warning, deadline and expiry, and the centres the
+ * user's centre may route to (coordinators only; n_routes may be 0). */
+void cs_proto_snapshot_set_policy(cs_proto_snapshot_t *s, const int64_t warn_ms[],
+                                  const int64_t deadline_ms[], const int64_t expire_ms[],
+                                  const char *const *routes, int n_routes);
 char *cs_proto_snapshot_finish(cs_proto_snapshot_t *s);
 
 #endif

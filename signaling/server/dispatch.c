@@ -86,6 +86,19 @@ static void add_specialist(void *user, const cs_user_t *u, cs_presence_t p)
                                      specs, u->n_specialties);
 }
 
+/* Deadlines for everyone; where the centre may route, for its coordinators. */
+static void add_policy(cs_server_t *s, session_t *ss, cs_proto_snapshot_t *snap)
+{
+    const cs_engine_config_t *cfg = cs_engine_config(s->engine);
+    const char *routes[CS_ARRAY_LEN(cfg->routes)];
+    int n = 0;
+    bool coordinator = ss->id.role == CS_ROLE_COORDINATOR && !ss->id.consult_scope[0];
+    for (int i = 0; coordinator && i < cfg->n_routes; i++)
+        if (strcmp(cfg->routes[i].from, ss->id.tenant) == 0)
+            routes[n++] = cfg->routes[i].to;
+    cs_proto_snapshot_set_policy(snap, cfg->warn_ms, cfg->deadline_ms, cfg->expire_ms, routes, n);
+}
+
 void send_snapshot(cs_server_t *s, session_t *ss, const char *type, const char *req_id)
 {
     cs_presence_t p = cs_engine_presence(s->engine, ss->id.tenant, ss->id.subject);
@@ -95,6 +108,7 @@ void send_snapshot(cs_server_t *s, session_t *ss, const char *type, const char *
         session_error(s, ss, req_id, CS_ENOMEM, NULL);
         return;
     }
+    add_policy(s, ss, ctx.snap);
     cs_engine_visible(s->engine, &ss->id, add_consult, &ctx);
     if (ss->id.role == CS_ROLE_COORDINATOR && !ss->id.consult_scope[0])
         cs_engine_users(s->engine, ss->id.tenant, CS_ROLE_SPECIALIST, add_specialist, &ctx);

@@ -23,6 +23,16 @@ describe('routing between centres', () => {
   });
   after(cleanup);
 
+  test('welcome.policy: the centre\'s deadlines for everyone, its routes for its coordinators', async () => {
+    const d = coordK.welcome.policy.deadlines;
+    assert.deepEqual(d.emergency, { warn_ms: 600000, deadline_ms: 7200000, expire_ms: 86400000 });
+    assert.equal(d.planned.deadline_ms, 7 * 86400000);
+    assert.deepEqual(coordK.welcome.policy.routes, ['vologda']);
+    assert.deepEqual(coordV.welcome.policy.routes, [], 'vologda may route nowhere');
+    assert.deepEqual(clinK.welcome.policy.routes, [], 'only coordinators route');
+    assert.deepEqual(clinK.welcome.policy.deadlines, d);
+  });
+
   test('a kirov coordinator routes to vologda; a vologda specialist is offered it and accepts', async () => {
     const c = okConsult(await clinK.request(consultRequest()));
     assert.equal(c.state, 'requested', 'no kirov cardiologist is available');

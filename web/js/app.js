@@ -40,6 +40,8 @@ const ctx = {
   get user() { return session?.user; },
   presence: () => session?.presence,
   specialists: () => (session ? [...session.specialists.values()] : []),
+  /** The centres this coordinator's centre may route to (welcome.policy.routes). */
+  routes: () => (session?.policy?.routes ? [...session.policy.routes] : []),
   alerts: () => (session ? session.alerts : []),
   isOpen: () => !!client && client.isOpen,
   navigate(hash) {
@@ -214,6 +216,7 @@ function onWelcome(msg) {
     presence: msg.presence,
     confirmedPresence: msg.presence,
     specialists: new Map((msg.specialists || []).map((s) => [s.subject, s])),
+    policy: msg.policy || null,
     alerts: session?.alerts || [],
     dismissed: session?.dismissed || new Set(),
   };

@@ -99,10 +99,15 @@ export function createCoordinatorView(ctx) {
       title: `${t('route.title')}: ${patient}`,
       submitLabel: t('act.route'),
       build(body) {
-        input = h('input', {
-          id: 'route-tenant', type: 'text', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none',
-          'aria-describedby': 'route-hint dialog-error', value: c.routed_to || '',
-        });
+        // The centres the configuration allows, when the gateway says; else free text.
+        const allowed = ctx.routes().filter((r) => r !== c.routed_to);
+        input = allowed.length
+          ? h('select', { id: 'route-tenant', 'aria-describedby': 'route-hint dialog-error' },
+            allowed.map((r) => h('option', { value: r }, r)))
+          : h('input', {
+            id: 'route-tenant', type: 'text', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none',
+            'aria-describedby': 'route-hint dialog-error', value: c.routed_to || '',
+          });
         body.append(h('div', { class: 'field' },
           h('label', { for: 'route-tenant', text: t('route.label') }),
           h('p', { id: 'route-hint', class: 'hint', text: t('route.hint') }),
