@@ -35,7 +35,7 @@ int cs_rtcp_iter_next(cs_rtcp_iter_t *it, cs_rtcp_pkt_t *out)
     size_t left = it->len - it->pos;
     if (left < CS_RTCP_HEADER_LEN || p[0] >> 6 != 2)
         return iter_fail(it);
-    size_t size = ((size_t)rd16(p + 2) + 1) * 4;
+    size_t size = ((size_t)cs_rd16(p + 2) + 1) * 4;
     if (size > left)
         return iter_fail(it);
     size_t pad = 0;
@@ -90,7 +90,7 @@ uint8_t *rtcp_begin(cs_rtcp_builder_t *b, size_t size, uint8_t count, uint8_t ty
     memset(p, 0, size);
     p[0] = (uint8_t)(2u << 6 | (count & 0x1f));
     p[1] = type;
-    wr16(p + 2, (uint16_t)(size / 4 - 1));
+    cs_wr16(p + 2, (uint16_t)(size / 4 - 1));
     return p;
 }
 
@@ -107,26 +107,26 @@ int rtcp_commit(cs_rtcp_builder_t *b, size_t size)
 
 static void block_read(const uint8_t *p, cs_rtcp_report_block_t *rb)
 {
-    rb->ssrc = rd32(p);
+    rb->ssrc = cs_rd32(p);
     rb->fraction_lost = p[4];
-    uint32_t lost = rd24(p + 5);
+    uint32_t lost = cs_rd24(p + 5);
     /* Sign-extend the 24-bit two's complement count. */
     rb->cumulative_lost = (lost & 0x800000) ? (int32_t)lost - 0x1000000 : (int32_t)lost;
-    rb->ext_highest_seq = rd32(p + 8);
-    rb->jitter = rd32(p + 12);
-    rb->lsr = rd32(p + 16);
-    rb->dlsr = rd32(p + 20);
+    rb->ext_highest_seq = cs_rd32(p + 8);
+    rb->jitter = cs_rd32(p + 12);
+    rb->lsr = cs_rd32(p + 16);
+    rb->dlsr = cs_rd32(p + 20);
 }
 
 static void block_write(uint8_t *p, const cs_rtcp_report_block_t *rb)
 {
-    wr32(p, rb->ssrc);
+    cs_wr32(p, rb->ssrc);
     p[4] = rb->fraction_lost;
-    wr24(p + 5, (uint32_t)cs_rtcp_clamp_lost(rb->cumulative_lost) & 0xFFFFFF);
-    wr32(p + 8, rb->ext_highest_seq);
-    wr32(p + 12, rb->jitter);
-    wr32(p + 16, rb->lsr);
-    wr32(p + 20, rb->dlsr);
+    cs_wr24(p + 5, (uint32_t)cs_rtcp_clamp_lost(rb->cumulative_lost) & 0xFFFFFF);
+    cs_wr32(p + 8, rb->ext_highest_seq);
+    cs_wr32(p + 12, rb->jitter);
+    cs_wr32(p + 16, rb->lsr);
+    cs_wr32(p + 20, rb->dlsr);
 }
 
 int cs_rtcp_sr_parse(const cs_rtcp_pkt_t *p, cs_rtcp_sr_t *out)
@@ -135,11 +135,11 @@ int cs_rtcp_sr_parse(const cs_rtcp_pkt_t *p, cs_rtcp_sr_t *out)
         !rtcp_is(p, CS_RTCP_SR, -1, SENDER_INFO_LEN + (size_t)p->count * REPORT_BLOCK_LEN))
         return CS_EINVAL;
     const uint8_t *b = p->body;
-    out->ssrc = rd32(b);
-    out->ntp = (uint64_t)rd32(b + 4) << 32 | rd32(b + 8);
-    out->rtp_ts = rd32(b + 12);
-    out->packet_count = rd32(b + 16);
-    out->octet_count = rd32(b + 20);
+    out->ssrc = cs_rd32(b);
+    out->ntp = (uint64_t)cs_rd32(b + 4) << 32 | cs_rd32(b + 8);
+    out->rtp_ts = cs_rd32(b + 12);
+    out->packet_count = cs_rd32(b + 16);
+    out->octet_count = cs_rd32(b + 20);
     out->n_reports = p->count;
     for (int i = 0; i < p->count; i++)
         block_read(b + SENDER_INFO_LEN + i * REPORT_BLOCK_LEN, &out->reports[i]);
@@ -150,7 +150,7 @@ int cs_rtcp_rr_parse(const cs_rtcp_pkt_t *p, cs_rtcp_rr_t *out)
 {
     if (!p || !out || !rtcp_is(p, CS_RTCP_RR, -1, 4 + (size_t)p->count * REPORT_BLOCK_LEN))
         return CS_EINVAL;
-    out->ssrc = rd32(p->body);
+    out->ssrc = cs_rd32(p->body);
     out->n_reports = p->count;
     for (int i = 0; i < p->count; i++)
         block_read(p->body + 4 + i * REPORT_BLOCK_LEN, &out->reports[i]);
@@ -165,12 +165,12 @@ int cs_rtcp_sr_append(cs_rtcp_builder_t *b, const cs_rtcp_sr_t *sr)
     uint8_t *p = rtcp_begin(b, size, sr->n_reports, CS_RTCP_SR);
     if (!p)
         return CS_ETOOBIG;
-    wr32(p + 4, sr->ssrc);
-    wr32(p + 8, (uint32_t)(sr->ntp >> 32));
-    wr32(p + 12, (uint32_t)sr->ntp);
-    wr32(p + 16, sr->rtp_ts);
-    wr32(p + 20, sr->packet_count);
-    wr32(p + 24, sr->octet_count);
+    cs_wr32(p + 4, sr->ssrc);
+    cs_wr32(p + 8, (uint32_t)(sr->ntp >> 32));
+    cs_wr32(p + 12, (uint32_t)sr->ntp);
+    cs_wr32(p + 16, sr->rtp_ts);
+    cs_wr32(p + 20, sr->packet_count);
+    cs_wr32(p + 24, sr->octet_count);
     for (int i = 0; i < sr->n_reports; i++)
         block_write(p + 28 + i * REPORT_BLOCK_LEN, &sr->reports[i]);
     return rtcp_commit(b, size);
@@ -184,7 +184,7 @@ int cs_rtcp_rr_append(cs_rtcp_builder_t *b, const cs_rtcp_rr_t *rr)
     uint8_t *p = rtcp_begin(b, size, rr->n_reports, CS_RTCP_RR);
     if (!p)
         return CS_ETOOBIG;
-    wr32(p + 4, rr->ssrc);
+    cs_wr32(p + 4, rr->ssrc);
     for (int i = 0; i < rr->n_reports; i++)
         block_write(p + 8 + i * REPORT_BLOCK_LEN, &rr->reports[i]);
     return rtcp_commit(b, size);
@@ -197,7 +197,7 @@ static int sdes_chunk(const uint8_t *body, size_t len, size_t *pos, cs_rtcp_sdes
 {
     if (len - *pos < 4)
         return CS_EINVAL;
-    c->ssrc = rd32(body + *pos);
+    c->ssrc = cs_rd32(body + *pos);
     c->cname = NULL;
     c->cname_len = 0;
     size_t i = *pos + 4;
@@ -254,7 +254,7 @@ int cs_rtcp_sdes_append(cs_rtcp_builder_t *b, const cs_rtcp_sdes_t *sdes)
     size_t pos = CS_RTCP_HEADER_LEN;
     for (int i = 0; i < sdes->n_chunks; i++) {
         const cs_rtcp_sdes_chunk_t *c = &sdes->chunks[i];
-        wr32(p + pos, c->ssrc);
+        cs_wr32(p + pos, c->ssrc);
         pos += 4;
         if (c->cname) {
             p[pos] = CS_RTCP_SDES_CNAME;
@@ -275,7 +275,7 @@ int cs_rtcp_bye_parse(const cs_rtcp_pkt_t *p, cs_rtcp_bye_t *out)
         return CS_EINVAL;
     out->n_ssrcs = p->count;
     for (int i = 0; i < p->count; i++)
-        out->ssrcs[i] = rd32(p->body + 4 * i);
+        out->ssrcs[i] = cs_rd32(p->body + 4 * i);
     out->reason = NULL;
     out->reason_len = 0;
     size_t pos = (size_t)p->count * 4;
@@ -300,7 +300,7 @@ int cs_rtcp_bye_append(cs_rtcp_builder_t *b, const cs_rtcp_bye_t *bye)
         return CS_ETOOBIG;
     size_t pos = CS_RTCP_HEADER_LEN;
     for (int i = 0; i < bye->n_ssrcs; i++, pos += 4)
-        wr32(p + pos, bye->ssrcs[i]);
+        cs_wr32(p + pos, bye->ssrcs[i]);
     if (bye->reason) {
         p[pos] = bye->reason_len;
         memcpy(p + pos + 1, bye->reason, bye->reason_len);
@@ -313,7 +313,7 @@ int cs_rtcp_app_parse(const cs_rtcp_pkt_t *p, cs_rtcp_app_t *out)
     if (!out || !rtcp_is(p, CS_RTCP_APP, -1, 8))
         return CS_EINVAL;
     out->subtype = p->count;
-    out->ssrc = rd32(p->body);
+    out->ssrc = cs_rd32(p->body);
     memcpy(out->name, p->body + 4, 4);
     out->data = p->body + 8;
     out->data_len = p->body_len - 8;
@@ -329,7 +329,7 @@ int cs_rtcp_app_append(cs_rtcp_builder_t *b, const cs_rtcp_app_t *app)
     uint8_t *p = rtcp_begin(b, size, app->subtype, CS_RTCP_APP);
     if (!p)
         return CS_ETOOBIG;
-    wr32(p + 4, app->ssrc);
+    cs_wr32(p + 4, app->ssrc);
     memcpy(p + 8, app->name, 4);
     if (app->data_len)
         memcpy(p + 12, app->data, app->data_len);

@@ -14,8 +14,8 @@
 
 static void fb_ids(const cs_rtcp_pkt_t *p, cs_rtcp_fb_t *ids)
 {
-    ids->sender_ssrc = rd32(p->body);
-    ids->media_ssrc = rd32(p->body + 4);
+    ids->sender_ssrc = cs_rd32(p->body);
+    ids->media_ssrc = cs_rd32(p->body + 4);
 }
 
 /* ---- generic NACK (RFC 4585 §6.2.1) ------------------------------------------------ */
@@ -30,8 +30,8 @@ int cs_rtcp_nack_parse(const cs_rtcp_pkt_t *p, cs_rtcp_fb_t *ids, uint16_t *seqs
         fb_ids(p, ids);
     *n = 0;
     for (size_t pos = FB_COMMON_LEN; pos < p->body_len; pos += 4) {
-        uint16_t pid = rd16(p->body + pos);
-        uint16_t blp = rd16(p->body + pos + 2);
+        uint16_t pid = cs_rd16(p->body + pos);
+        uint16_t blp = cs_rd16(p->body + pos + 2);
         if (*n == cap)
             return CS_ETOOBIG;
         seqs[(*n)++] = pid;
@@ -61,8 +61,8 @@ static size_t nack_pack(const uint16_t *seqs, size_t n, uint8_t *fci)
                 blp |= (uint16_t)(1u << (d - 1));
         }
         if (fci) {
-            wr16(fci + pairs * 4, pid);
-            wr16(fci + pairs * 4 + 2, blp);
+            cs_wr16(fci + pairs * 4, pid);
+            cs_wr16(fci + pairs * 4 + 2, blp);
         }
         pairs++;
     }
@@ -81,8 +81,8 @@ int cs_rtcp_nack_append(cs_rtcp_builder_t *b, const cs_rtcp_fb_t *ids, const uin
     uint8_t *p = rtcp_begin(b, size, CS_RTCP_FMT_NACK, CS_RTCP_RTPFB);
     if (!p)
         return CS_ETOOBIG;
-    wr32(p + 4, ids->sender_ssrc);
-    wr32(p + 8, ids->media_ssrc);
+    cs_wr32(p + 4, ids->sender_ssrc);
+    cs_wr32(p + 8, ids->media_ssrc);
     nack_pack(seqs, n, p + 12);
     return rtcp_commit(b, size);
 }
@@ -105,8 +105,8 @@ int cs_rtcp_pli_append(cs_rtcp_builder_t *b, const cs_rtcp_fb_t *ids)
     uint8_t *p = rtcp_begin(b, size, CS_RTCP_FMT_PLI, CS_RTCP_PSFB);
     if (!p)
         return CS_ETOOBIG;
-    wr32(p + 4, ids->sender_ssrc);
-    wr32(p + 8, ids->media_ssrc);
+    cs_wr32(p + 4, ids->sender_ssrc);
+    cs_wr32(p + 8, ids->media_ssrc);
     return rtcp_commit(b, size);
 }
 
@@ -123,11 +123,11 @@ int cs_rtcp_fir_parse(const cs_rtcp_pkt_t *p, cs_rtcp_fir_t *out)
     size_t n = (p->body_len - FB_COMMON_LEN) / FIR_ENTRY_LEN;
     if (n > CS_RTCP_FIR_MAX)
         return CS_ETOOBIG;
-    out->sender_ssrc = rd32(p->body);
+    out->sender_ssrc = cs_rd32(p->body);
     out->n = (uint8_t)n;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *e = p->body + FB_COMMON_LEN + i * FIR_ENTRY_LEN;
-        out->entries[i].ssrc = rd32(e);
+        out->entries[i].ssrc = cs_rd32(e);
         out->entries[i].seq = e[4];
     }
     return CS_OK;
@@ -141,9 +141,9 @@ int cs_rtcp_fir_append(cs_rtcp_builder_t *b, const cs_rtcp_fir_t *fir)
     uint8_t *p = rtcp_begin(b, size, CS_RTCP_FMT_FIR, CS_RTCP_PSFB);
     if (!p)
         return CS_ETOOBIG;
-    wr32(p + 4, fir->sender_ssrc);
+    cs_wr32(p + 4, fir->sender_ssrc);
     for (int i = 0; i < fir->n; i++) {
-        wr32(p + 12 + i * FIR_ENTRY_LEN, fir->entries[i].ssrc);
+        cs_wr32(p + 12 + i * FIR_ENTRY_LEN, fir->entries[i].ssrc);
         p[16 + i * FIR_ENTRY_LEN] = fir->entries[i].seq;
     }
     return rtcp_commit(b, size);
@@ -165,16 +165,16 @@ int cs_rtcp_remb_parse(const cs_rtcp_pkt_t *p, cs_rtcp_remb_t *out)
         return CS_EINVAL;
     uint8_t n = f[4];
     uint8_t exp = f[5] >> 2;
-    uint64_t mantissa = rd24(f + 5) & 0x3FFFF;
+    uint64_t mantissa = cs_rd24(f + 5) & 0x3FFFF;
     if (flen - REMB_FIXED_LEN < (size_t)n * 4 || ((mantissa << exp) >> exp) != mantissa)
         return CS_EINVAL;
     if (n > CS_RTCP_REMB_MAX_SSRCS)
         return CS_ETOOBIG;
-    out->sender_ssrc = rd32(p->body);
+    out->sender_ssrc = cs_rd32(p->body);
     out->bitrate_bps = mantissa << exp;
     out->n_ssrcs = n;
     for (int i = 0; i < n; i++)
-        out->ssrcs[i] = rd32(f + REMB_FIXED_LEN + 4 * i);
+        out->ssrcs[i] = cs_rd32(f + REMB_FIXED_LEN + 4 * i);
     return CS_OK;
 }
 
@@ -190,11 +190,11 @@ int cs_rtcp_remb_append(cs_rtcp_builder_t *b, const cs_rtcp_remb_t *remb)
     uint8_t *p = rtcp_begin(b, size, CS_RTCP_FMT_AFB, CS_RTCP_PSFB);
     if (!p)
         return CS_ETOOBIG;
-    wr32(p + 4, remb->sender_ssrc);     /* media SSRC stays 0, as the draft says */
+    cs_wr32(p + 4, remb->sender_ssrc);     /* media SSRC stays 0, as the draft says */
     memcpy(p + 12, "REMB", 4);
     p[16] = remb->n_ssrcs;
-    wr24(p + 17, exp << 18 | mantissa);
+    cs_wr24(p + 17, exp << 18 | mantissa);
     for (int i = 0; i < remb->n_ssrcs; i++)
-        wr32(p + 20 + 4 * i, remb->ssrcs[i]);
+        cs_wr32(p + 20 + 4 * i, remb->ssrcs[i]);
     return rtcp_commit(b, size);
 }

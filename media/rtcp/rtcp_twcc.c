@@ -39,7 +39,7 @@ static int read_chunks(const uint8_t *b, size_t len, size_t *pos, cs_rtcp_twcc_p
     while (i < count) {
         if (len - *pos < 2)
             return CS_EINVAL;       /* the status count promises more than the chunks give */
-        uint16_t c = rd16(b + *pos);
+        uint16_t c = cs_rd16(b + *pos);
         *pos += 2;
         if (!(c & 0x8000)) {
             int sym = c >> 13 & 3;
@@ -77,7 +77,7 @@ static int read_deltas(const uint8_t *b, size_t len, size_t *pos, cs_rtcp_twcc_p
         } else if (sym == SYM_LARGE) {
             if (len - *pos < 2)
                 return CS_EINVAL;
-            pkts[i].delta_us = (int16_t)rd16(b + *pos) * CS_RTCP_TWCC_DELTA_US;
+            pkts[i].delta_us = (int16_t)cs_rd16(b + *pos) * CS_RTCP_TWCC_DELTA_US;
             *pos += 2;
         } else {
             pkts[i].delta_us = 0;
@@ -92,11 +92,11 @@ int cs_rtcp_twcc_parse(const cs_rtcp_pkt_t *p, cs_rtcp_twcc_t *out, cs_rtcp_twcc
     if (!out || (cap && !pkts) || !rtcp_is(p, CS_RTCP_RTPFB, CS_RTCP_FMT_TWCC, TWCC_FIXED_LEN))
         return CS_EINVAL;
     const uint8_t *b = p->body;
-    out->sender_ssrc = rd32(b);
-    out->media_ssrc = rd32(b + 4);
-    out->base_seq = rd16(b + 8);
-    out->status_count = rd16(b + 10);
-    uint32_t ref = rd24(b + 12);
+    out->sender_ssrc = cs_rd32(b);
+    out->media_ssrc = cs_rd32(b + 4);
+    out->base_seq = cs_rd16(b + 8);
+    out->status_count = cs_rd16(b + 10);
+    uint32_t ref = cs_rd24(b + 12);
     out->reference_time = (ref & 0x800000) ? (int32_t)ref - 0x1000000 : (int32_t)ref;
     out->fb_count = b[15];
     size_t count = out->status_count;
@@ -160,7 +160,7 @@ static size_t write_chunk(const cs_rtcp_twcc_pkt_t *pkts, size_t i, size_t n, ui
         run++;
     /* A run at least as long as the vector that could hold it, or the rest. */
     if (run >= (sym == SYM_LARGE ? 7u : 14u) || i + run == n) {
-        wr16(out, (uint16_t)(sym << 13 | run));
+        cs_wr16(out, (uint16_t)(sym << 13 | run));
         return run;
     }
     size_t m = n - i < 14 ? n - i : 14;
@@ -178,7 +178,7 @@ static size_t write_chunk(const cs_rtcp_twcc_pkt_t *pkts, size_t i, size_t n, ui
         for (size_t k = 0; k < m; k++)
             c |= (uint16_t)(symbol_of(&pkts[i + k]) << (12 - 2 * k));
     }
-    wr16(out, c);
+    cs_wr16(out, c);
     return m;
 }
 
@@ -200,7 +200,7 @@ static void write_deltas(const cs_rtcp_twcc_pkt_t *pkts, size_t n, uint8_t *out)
         if (sym == SYM_SMALL) {
             *out++ = (uint8_t)t;
         } else if (sym == SYM_LARGE) {
-            wr16(out, (uint16_t)(int16_t)t);
+            cs_wr16(out, (uint16_t)(int16_t)t);
             out += 2;
         }
     }
@@ -218,11 +218,11 @@ int cs_rtcp_twcc_append(cs_rtcp_builder_t *b, const cs_rtcp_twcc_t *h,
     uint8_t *p = rtcp_begin(b, size, CS_RTCP_FMT_TWCC, CS_RTCP_RTPFB);
     if (!p)
         return CS_ETOOBIG;
-    wr32(p + 4, h->sender_ssrc);
-    wr32(p + 8, h->media_ssrc);
-    wr16(p + 12, h->base_seq);
-    wr16(p + 14, (uint16_t)n);
-    wr24(p + 16, (uint32_t)h->reference_time & 0xFFFFFF);
+    cs_wr32(p + 4, h->sender_ssrc);
+    cs_wr32(p + 8, h->media_ssrc);
+    cs_wr16(p + 12, h->base_seq);
+    cs_wr16(p + 14, (uint16_t)n);
+    cs_wr24(p + 16, (uint32_t)h->reference_time & 0xFFFFFF);
     p[19] = h->fb_count;
     write_chunks(pkts, n, p + 20);
     write_deltas(pkts, n, p + 20 + chunk_bytes);

@@ -19,8 +19,8 @@ static int parse_ext(const uint8_t *buf, size_t len, size_t *pos, cs_rtp_packet_
 {
     if (len - *pos < 4)
         return CS_EINVAL;
-    out->ext_profile = rd16(buf + *pos);
-    size_t body = (size_t)rd16(buf + *pos + 2) * 4;
+    out->ext_profile = cs_rd16(buf + *pos);
+    size_t body = (size_t)cs_rd16(buf + *pos + 2) * 4;
     if (len - *pos - 4 < body)
         return CS_EINVAL;
     out->ext = buf + *pos + 4;
@@ -37,16 +37,16 @@ int cs_rtp_parse(const uint8_t *buf, size_t len, cs_rtp_packet_t *out)
     cs_rtp_header_t *h = &out->hdr;
     h->marker = buf[1] & 0x80;
     h->payload_type = buf[1] & 0x7f;
-    h->seq = rd16(buf + 2);
-    h->timestamp = rd32(buf + 4);
-    h->ssrc = rd32(buf + 8);
+    h->seq = cs_rd16(buf + 2);
+    h->timestamp = cs_rd32(buf + 4);
+    h->ssrc = cs_rd32(buf + 8);
     h->csrc_count = buf[0] & 0x0f;
 
     size_t pos = CS_RTP_HEADER_MIN;
     if (len - pos < (size_t)h->csrc_count * 4)
         return CS_EINVAL;
     for (int i = 0; i < h->csrc_count; i++, pos += 4)
-        h->csrc[i] = rd32(buf + pos);
+        h->csrc[i] = cs_rd32(buf + pos);
 
     out->has_ext = buf[0] & 0x10;
     if (out->has_ext && parse_ext(buf, len, &pos, out) != CS_OK)
@@ -83,7 +83,7 @@ int cs_rtp_get_seq(const uint8_t *buf, size_t len, uint16_t *seq)
 {
     if (!fixed_ok(buf, len) || !seq)
         return CS_EINVAL;
-    *seq = rd16(buf + 2);
+    *seq = cs_rd16(buf + 2);
     return CS_OK;
 }
 
@@ -91,7 +91,7 @@ int cs_rtp_get_timestamp(const uint8_t *buf, size_t len, uint32_t *ts)
 {
     if (!fixed_ok(buf, len) || !ts)
         return CS_EINVAL;
-    *ts = rd32(buf + 4);
+    *ts = cs_rd32(buf + 4);
     return CS_OK;
 }
 
@@ -99,7 +99,7 @@ int cs_rtp_get_ssrc(const uint8_t *buf, size_t len, uint32_t *ssrc)
 {
     if (!fixed_ok(buf, len) || !ssrc)
         return CS_EINVAL;
-    *ssrc = rd32(buf + 8);
+    *ssrc = cs_rd32(buf + 8);
     return CS_OK;
 }
 
@@ -123,7 +123,7 @@ int cs_rtp_set_seq(uint8_t *buf, size_t len, uint16_t seq)
 {
     if (!fixed_ok(buf, len))
         return CS_EINVAL;
-    wr16(buf + 2, seq);
+    cs_wr16(buf + 2, seq);
     return CS_OK;
 }
 
@@ -131,7 +131,7 @@ int cs_rtp_set_timestamp(uint8_t *buf, size_t len, uint32_t ts)
 {
     if (!fixed_ok(buf, len))
         return CS_EINVAL;
-    wr32(buf + 4, ts);
+    cs_wr32(buf + 4, ts);
     return CS_OK;
 }
 
@@ -139,7 +139,7 @@ int cs_rtp_set_ssrc(uint8_t *buf, size_t len, uint32_t ssrc)
 {
     if (!fixed_ok(buf, len))
         return CS_EINVAL;
-    wr32(buf + 8, ssrc);
+    cs_wr32(buf + 8, ssrc);
     return CS_OK;
 }
 
@@ -181,8 +181,8 @@ static int ext_size(const cs_rtp_ext_t *ext, size_t n, bool *one_byte, size_t *s
 static size_t write_ext(const cs_rtp_ext_t *ext, size_t n, bool one_byte, size_t padded,
                         uint8_t *out)
 {
-    wr16(out, one_byte ? CS_RTP_EXT_PROFILE_ONE_BYTE : CS_RTP_EXT_PROFILE_TWO_BYTE);
-    wr16(out + 2, (uint16_t)(padded / 4));
+    cs_wr16(out, one_byte ? CS_RTP_EXT_PROFILE_ONE_BYTE : CS_RTP_EXT_PROFILE_TWO_BYTE);
+    cs_wr16(out + 2, (uint16_t)(padded / 4));
     size_t pos = 4;
     for (size_t i = 0; i < n; i++) {
         if (one_byte) {
@@ -224,12 +224,12 @@ int cs_rtp_serialise(const cs_rtp_header_t *h, const cs_rtp_ext_t *ext, size_t n
     out[0] = (uint8_t)(CS_RTP_VERSION << 6 | (h->padding_len ? 0x20 : 0) | (n_ext ? 0x10 : 0) |
                        h->csrc_count);
     out[1] = (uint8_t)((h->marker ? 0x80 : 0) | h->payload_type);
-    wr16(out + 2, h->seq);
-    wr32(out + 4, h->timestamp);
-    wr32(out + 8, h->ssrc);
+    cs_wr16(out + 2, h->seq);
+    cs_wr32(out + 4, h->timestamp);
+    cs_wr32(out + 8, h->ssrc);
     size_t pos = CS_RTP_HEADER_MIN;
     for (int i = 0; i < h->csrc_count; i++, pos += 4)
-        wr32(out + pos, h->csrc[i]);
+        cs_wr32(out + pos, h->csrc[i]);
     if (n_ext)
         pos += write_ext(ext, n_ext, one_byte, padded, out + pos);
     if (payload_len)

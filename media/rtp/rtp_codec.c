@@ -104,7 +104,7 @@ static int h264_stap_a(const uint8_t *p, size_t len, cs_rtp_h264_t *out)
     while (pos < len) {
         if (len - pos < 2)
             return CS_EINVAL;
-        size_t size = rd16(p + pos);
+        size_t size = cs_rd16(p + pos);
         pos += 2;
         if (size == 0 || len - pos < size)
             return CS_EINVAL;
@@ -151,7 +151,7 @@ int cs_rtp_rtx_osn(const cs_rtp_packet_t *rtx, uint16_t *osn)
 {
     if (!rtx || !osn || rtx->payload_len < 2 || !rtx->payload)
         return CS_EINVAL;
-    *osn = rd16(rtx->payload);
+    *osn = cs_rd16(rtx->payload);
     return CS_OK;
 }
 
@@ -176,8 +176,8 @@ static int rewrap(const cs_rtp_packet_t *pkt, const uint8_t *src, uint8_t pt, ui
     memmove(out, src, pkt->header_len);
     out[0] &= (uint8_t)~0x20;
     out[1] = (uint8_t)((out[1] & 0x80) | pt);
-    wr16(out + 2, seq);
-    wr32(out + 8, ssrc);
+    cs_wr16(out + 2, seq);
+    cs_wr32(out + 8, ssrc);
     return (int)total;
 }
 
@@ -188,7 +188,7 @@ int cs_rtp_rtx_wrap(const uint8_t *orig, size_t orig_len, uint8_t rtx_pt, uint32
     if (!out || cs_rtp_parse(orig, orig_len, &pkt) != CS_OK)
         return CS_EINVAL;
     uint8_t osn[2];
-    wr16(osn, pkt.hdr.seq);
+    cs_wr16(osn, pkt.hdr.seq);
     return rewrap(&pkt, orig, rtx_pt, rtx_ssrc, rtx_seq, osn, 2, pkt.payload, pkt.payload_len,
                   out, cap);
 }

@@ -128,7 +128,7 @@ int cs_rtp_ext_abs_send_time(const cs_rtp_ext_t *e, uint32_t *v24)
 {
     if (!e || !v24 || e->len != 3 || !e->data)
         return CS_EINVAL;
-    *v24 = rd24(e->data);
+    *v24 = cs_rd24(e->data);
     return CS_OK;
 }
 
@@ -147,7 +147,7 @@ uint64_t cs_rtp_abs_send_time_to_us(uint32_t v24)
 
 void cs_rtp_abs_send_time_encode(uint32_t v24, uint8_t out[3])
 {
-    wr24(out, v24 & 0xFFFFFF);
+    cs_wr24(out, v24 & 0xFFFFFF);
 }
 
 /* ---- transport-wide-cc, audio level ------------------------------------------------ */
@@ -156,13 +156,13 @@ int cs_rtp_ext_twcc_seq(const cs_rtp_ext_t *e, uint16_t *seq)
 {
     if (!e || !seq || !e->data || (e->len != 2 && e->len != 4))
         return CS_EINVAL;
-    *seq = rd16(e->data);
+    *seq = cs_rd16(e->data);
     return CS_OK;
 }
 
 void cs_rtp_twcc_seq_encode(uint16_t seq, uint8_t out[2])
 {
-    wr16(out, seq);
+    cs_wr16(out, seq);
 }
 
 /* RFC 6464 §3: one byte, V in the top bit, the level below; some senders pad
