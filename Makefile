@@ -16,7 +16,8 @@ PORT     ?= 8080
 
 # pkg-config name → Debian package
 PKGS := libwebsockets:libwebsockets-dev jansson:libjansson-dev sqlite3:libsqlite3-dev \
-        libjwt:libjwt-dev openssl:libssl-dev cmocka:libcmocka-dev
+        libjwt:libjwt-dev openssl:libssl-dev cmocka:libcmocka-dev \
+        libsrtp2:libsrtp2-dev
 
 pc_names  = $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 missing   = $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(firstword $(subst :, ,$(p))) && echo y),,$(word 2,$(subst :, ,$(p)))))
@@ -29,8 +30,8 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
-LIB_CFLAGS = $(shell pkg-config --cflags libwebsockets jansson sqlite3 libjwt openssl 2>/dev/null)
-LIB_LIBS   = $(shell pkg-config --libs libwebsockets jansson sqlite3 libjwt openssl 2>/dev/null) -lpthread -lm
+LIB_CFLAGS = $(shell pkg-config --cflags libwebsockets jansson sqlite3 libjwt openssl libsrtp2 2>/dev/null)
+LIB_LIBS   = $(shell pkg-config --libs libwebsockets jansson sqlite3 libjwt openssl libsrtp2 2>/dev/null) -lpthread -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Library code: every module except the gateway's main().
