@@ -38,6 +38,8 @@ cs_sdp_span_t cs_sdp_skip_space(cs_sdp_span_t s);
  * nothing when c is absent); returns whether c was found. */
 bool cs_sdp_split(cs_sdp_span_t *s, char c, cs_sdp_span_t *head);
 bool cs_sdp_eq(cs_sdp_span_t s, const char *lit);
+/* RFC 8851 rid-id: one or more of ALPHA / DIGIT / "-" / "_". */
+bool cs_sdp_rid_valid(cs_sdp_span_t s);
 bool cs_sdp_ieq(cs_sdp_span_t s, const char *lit);
 /* Decimal digits only, at most max; no sign, no leading '+'. */
 bool cs_sdp_u32(cs_sdp_span_t s, uint32_t max, uint32_t *out);

@@ -87,18 +87,6 @@ int cs_sdp_attr_ssrc_group(cs_sdp_ctx_t *c, cs_sdp_span_t v, int arg)
     return CS_OK;
 }
 
-/* RFC 8851 rid-id: ALPHA / DIGIT / "-" / "_". */
-static bool rid_chars(cs_sdp_span_t s)
-{
-    for (size_t i = 0; i < s.n; i++) {
-        char ch = s.p[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '-' || ch == '_'))
-            return false;
-    }
-    return s.n > 0;
-}
-
 int cs_sdp_attr_rid(cs_sdp_ctx_t *c, cs_sdp_span_t v, int arg)
 {
     (void)arg;
@@ -106,7 +94,7 @@ int cs_sdp_attr_rid(cs_sdp_ctx_t *c, cs_sdp_span_t v, int arg)
     cs_sdp_span_t id, dir;
     if (!cs_sdp_next_word(&v, &id) || !cs_sdp_next_word(&v, &dir))
         return FAIL(c, CS_EINVAL, "a=rid needs an id and a direction");
-    if (!rid_chars(id))
+    if (!cs_sdp_rid_valid(id))
         return FAIL(c, CS_EINVAL, "a=rid id is not letters, digits, '-' or '_'");
     if (!cs_sdp_eq(dir, "send") && !cs_sdp_eq(dir, "recv"))
         return FAIL(c, CS_EINVAL, "a=rid direction is not send or recv");
@@ -151,7 +139,7 @@ static int sim_stream(cs_sdp_ctx_t *c, cs_sdp_span_t s, cs_sdp_sim_stream_t *st)
             a->paused = true;
             alt.p++, alt.n--;
         }
-        if (!rid_chars(alt))
+        if (!cs_sdp_rid_valid(alt))
             return FAIL(c, CS_EINVAL, "a=simulcast has an empty or malformed rid");
         char rid[CS_SDP_RID_MAX];
         if (cs_sdp_copy(rid, sizeof rid, alt))

@@ -259,3 +259,14 @@ bool cs_sdp_in_bundle(const cs_sdp_t *sdp, const char *mid)
             return true;
     return false;
 }
+
+bool cs_sdp_rid_valid(cs_sdp_span_t s)
+{
+    for (size_t i = 0; i < s.n; i++) {
+        char ch = s.p[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_'))
+            return false;
+    }
+    return s.n > 0;
+}

@@ -24,17 +24,6 @@ typedef struct {
     unsigned section;     /* 1-based m= index for messages; 0 = session */
 } writer_t;
 
-static bool rid_ok(cs_sdp_span_t s)
-{
-    for (size_t i = 0; i < s.n; i++) {
-        char ch = s.p[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '-' || ch == '_'))
-            return false;
-    }
-    return s.n > 0;
-}
-
 static bool text_ok(cs_sdp_span_t s)
 {
     for (size_t i = 0; i < s.n; i++) {
@@ -62,7 +51,7 @@ static bool ok(writer_t *w, const char *s, size_t size, kind_t kind, bool option
         else if (kind == K_ICE)
             good = cs_sdp_is_ice_chars(sp);
         else if (kind == K_RID)
-            good = rid_ok(sp);
+            good = cs_sdp_rid_valid(sp);
         else
             good = text_ok(sp);
     }
