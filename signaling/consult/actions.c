@@ -48,25 +48,10 @@ static size_t open_requests_of(const cs_engine_t *e, const cs_identity_t *actor)
     return n;
 }
 
-int cs_engine_request(cs_engine_t *e, const cs_identity_t *actor, const cs_request_t *req,
-                      int64_t now, const cs_consult_t **out)
+/* The first version of a consult requested by actor (state requested). */
+static int new_consult(const cs_engine_t *e, const cs_identity_t *actor, const cs_request_t *req,
+                       int64_t now, cs_consult_t *c)
 {
-    if (actor->role != CS_ROLE_CLINICIAN || actor->consult_scope[0])
-        return CS_EPERM;
-    if (!cs_slug_valid(req->specialty, CS_SPECIALTY_MAX) || (int)req->urgency < 0 ||
-        req->urgency >= CS_URGENCY_COUNT || !req->reason[0] || !req->patient.id[0])
-        return CS_EINVAL;
-    if (e->active >= e->cfg.max_active_consults ||
-        open_requests_of(e, actor) >= e->cfg.max_open_per_clinician)
-        return CS_ELIMIT;
-    consult_entry_t *ce = calloc(1, sizeof *ce);
-    if (!ce)
-        return CS_ENOMEM;
-    cs_consult_t *c = malloc(sizeof *c);
-    if (!c) {
-        free(ce);
-        return CS_ENOMEM;
-    }
     memset(c, 0, sizeof *c);
     int rc = cs_uuid4(c->id);
     cs_strlcpy(c->tenant, actor->tenant, sizeof c->tenant);
@@ -84,23 +69,40 @@ int cs_engine_request(cs_engine_t *e, const cs_identity_t *actor, const cs_reque
     set_participant(&c->participants[0], actor->tenant, actor->subject, actor->name,
                     CS_ROLE_CLINICIAN, NULL);
     c->n_participants = 1;
-    /* Offered at once when a specialist is there to see it. */
     c->state = CS_STATE_REQUESTED;
-    consult_entry_t *probe = calloc(1, sizeof *probe);
-    if (probe) {
-        probe->c = *c;
-        if (anyone_eligible(e, probe))
-            c->state = CS_STATE_OFFERED;
-        free(probe);
-    }
+    return rc;
+}
+
+int cs_engine_request(cs_engine_t *e, const cs_identity_t *actor, const cs_request_t *req,
+                      int64_t now, const cs_consult_t **out)
+{
+    if (actor->role != CS_ROLE_CLINICIAN || actor->consult_scope[0])
+        return CS_EPERM;
+    if (!cs_slug_valid(req->specialty, CS_SPECIALTY_MAX) || (int)req->urgency < 0 ||
+        req->urgency >= CS_URGENCY_COUNT || !req->reason[0] || !req->patient.id[0])
+        return CS_EINVAL;
+    if (e->active >= e->cfg.max_active_consults ||
+        open_requests_of(e, actor) >= e->cfg.max_open_per_clinician)
+        return CS_ELIMIT;
+    consult_entry_t *ce = calloc(1, sizeof *ce);
+    if (!ce)
+        return CS_ENOMEM;
+    cs_consult_t next;
+    int rc = new_consult(e, actor, req, now, &next);
+    /* Offered at once when a specialist is there to see it (the new entry
+     * serves as the probe: nobody has declined it yet). Then the entry is
+     * emptied again, which tells commit() there is no previous version. */
+    ce->c = next;
+    if (anyone_eligible(e, ce))
+        next.state = CS_STATE_OFFERED;
+    memset(&ce->c, 0, sizeof ce->c);
     if (rc == CS_OK)
-        rc = cs_map_put(e->consults, c->id, ce);
+        rc = cs_map_put(e->consults, next.id, ce);
     if (rc == CS_OK) {
-        rc = commit(e, ce, c, "state", actor, "requested", now);
+        rc = commit(e, ce, &next, "state", actor, "requested", now);
         if (rc)
-            cs_map_remove(e->consults, c->id);
+            cs_map_remove(e->consults, next.id);
     }
-    free(c);
     if (rc) {
         free(ce);
         return rc;
@@ -272,14 +274,12 @@ int route_to(cs_engine_t *e, consult_entry_t *ce, const char *tenant, const cs_i
     cs_consult_t next = ce->c;
     cs_strlcpy(next.routed_to, tenant, sizeof next.routed_to);
     next.updated_at = now;
-    /* Specialists of the new centre who are available see it at once. */
-    consult_entry_t *probe = calloc(1, sizeof *probe);
-    if (!probe)
-        return CS_ENOMEM;
-    probe->c = next;
-    if (next.state == CS_STATE_REQUESTED && anyone_eligible(e, probe))
+    /* Specialists of the new centre who are available see it at once (the
+     * probe keeps the entry's declines). */
+    consult_entry_t probe = *ce;
+    probe.c = next;
+    if (next.state == CS_STATE_REQUESTED && anyone_eligible(e, &probe))
         next.state = CS_STATE_OFFERED;
-    free(probe);
     char detail[128];
     snprintf(detail, sizeof detail, "routed to %s", tenant);
     int rc = commit(e, ce, &next, "routed", actor, detail, now);
