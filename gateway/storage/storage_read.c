@@ -80,18 +80,10 @@ static int column_mode(sqlite3_stmt *s, int col, cs_mode_t *out)
     return t && cs_mode_parse(t, out) == CS_OK ? CS_OK : CS_ESTORAGE;
 }
 
-/* proto has no parser for escalation names (they are only ever sent), so
- * match them against cs_escalation_name. */
 static int column_escalation(sqlite3_stmt *s, int col, cs_escalation_t *out)
 {
     const char *t = column_name(s, col);
-    for (int e = CS_ESCALATION_NONE; t && e <= CS_ESCALATION_OVERDUE; e++) {
-        if (strcmp(t, cs_escalation_name((cs_escalation_t)e)) == 0) {
-            *out = (cs_escalation_t)e;
-            return CS_OK;
-        }
-    }
-    return CS_ESTORAGE;
+    return t && cs_escalation_parse(t, out) == CS_OK ? CS_OK : CS_ESTORAGE;
 }
 
 /* ---- iterating rows ------------------------------------------------------- */

@@ -100,7 +100,7 @@ static bool event_ok(const cs_consult_t *c, const cs_event_t *ev)
 static bool consult_ok(const cs_consult_t *c, const cs_event_t *ev)
 {
     return c->id[0] && state_ok(c->state) && (unsigned)c->urgency < CS_URGENCY_COUNT &&
-           (unsigned)c->mode < CS_MODE_COUNT && (unsigned)c->escalation <= CS_ESCALATION_OVERDUE &&
+           (unsigned)c->mode < CS_MODE_COUNT && (unsigned)c->escalation < CS_ESCALATION_COUNT &&
            participants_ok(c) && (!ev || event_ok(c, ev));
 }
 

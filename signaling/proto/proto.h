@@ -62,7 +62,7 @@ typedef enum {
 
 typedef enum { CS_PRESENCE_OFFLINE, CS_PRESENCE_AVAILABLE, CS_PRESENCE_BUSY, CS_PRESENCE_AWAY, CS_PRESENCE_COUNT } cs_presence_t;
 
-typedef enum { CS_ESCALATION_NONE, CS_ESCALATION_WARNING, CS_ESCALATION_OVERDUE } cs_escalation_t;
+typedef enum { CS_ESCALATION_NONE, CS_ESCALATION_WARNING, CS_ESCALATION_OVERDUE, CS_ESCALATION_COUNT } cs_escalation_t;
 
 /* Wire names ("clinician", "emergency", "in_progress", ...) and their parsers;
  * parsers return CS_OK or CS_EINVAL. */
@@ -77,6 +77,7 @@ int cs_state_parse(const char *s, cs_state_t *out);
 const char *cs_presence_name(cs_presence_t p);
 int cs_presence_parse(const char *s, cs_presence_t *out);
 const char *cs_escalation_name(cs_escalation_t e);
+int cs_escalation_parse(const char *s, cs_escalation_t *out);
 bool cs_state_terminal(cs_state_t s);
 /* True for "[a-z0-9][a-z0-9_-]*" up to max-1 bytes: tenants and specialties. */
 bool cs_slug_valid(const char *s, size_t max);

@@ -16,7 +16,7 @@ static const char *const state_names[CS_STATE_COUNT] = {
     "requested", "offered", "accepted", "in_progress", "ended", "cancelled", "expired"};
 static const char *const presence_names[CS_PRESENCE_COUNT] = {"offline", "available", "busy",
                                                               "away"};
-static const char *const escalation_names[] = {"none", "warning", "overdue"};
+static const char *const escalation_names[CS_ESCALATION_COUNT] = {"none", "warning", "overdue"};
 
 static int parse_name(const char *const *names, int n, const char *s, int *out)
 {
@@ -49,11 +49,8 @@ NAME_AND_PARSE(urgency, cs_urgency_t, urgency_names, CS_URGENCY_COUNT)
 NAME_AND_PARSE(mode, cs_mode_t, mode_names, CS_MODE_COUNT)
 NAME_AND_PARSE(state, cs_state_t, state_names, CS_STATE_COUNT)
 NAME_AND_PARSE(presence, cs_presence_t, presence_names, CS_PRESENCE_COUNT)
+NAME_AND_PARSE(escalation, cs_escalation_t, escalation_names, CS_ESCALATION_COUNT)
 
-const char *cs_escalation_name(cs_escalation_t e)
-{
-    return (int)e >= 0 && (int)e < 3 ? escalation_names[e] : "unknown";
-}
 
 bool cs_state_terminal(cs_state_t s)
 {

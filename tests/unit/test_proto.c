@@ -148,6 +148,10 @@ static void test_vocabulary(void **state)
     assert_int_equal(st, CS_STATE_IN_PROGRESS);
     assert_string_equal(cs_state_name(CS_STATE_EXPIRED), "expired");
     assert_int_equal(cs_state_parse("In_progress", &st), CS_EINVAL);
+    cs_escalation_t esc;
+    assert_int_equal(cs_escalation_parse("overdue", &esc), CS_OK);
+    assert_int_equal(esc, CS_ESCALATION_OVERDUE);
+    assert_int_equal(cs_escalation_parse("late", &esc), CS_EINVAL);
     assert_true(cs_slug_valid("kirov-2", CS_TENANT_MAX));
     assert_false(cs_slug_valid("-kirov", CS_TENANT_MAX));
     assert_false(cs_slug_valid("", CS_TENANT_MAX));
