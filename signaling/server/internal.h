@@ -26,6 +26,9 @@ struct cs_server {
     cs_map_t *by_user;        /* "tenant\x1fsubject" → first session_t of that user */
     session_t *all;
     cs_server_stats_t stats;
+    /* Where each received message is decoded (~12 KiB: not on the loop's
+     * stack, and one thread decodes one message at a time). */
+    cs_msg_t msg;
     /* The last notice encoded, reused for its next recipients. */
     struct {
         cs_notice_kind_t kind;

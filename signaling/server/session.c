@@ -100,15 +100,16 @@ void session_decode_error(cs_server_t *s, session_t *ss, const cs_proto_error_t 
 
 /* ---- sessions of a user -------------------------------------------------- */
 
-static void user_key(char *out, size_t size, const cs_identity_t *id)
+/* Sessions are found by user: tenant and subject, as the engine addresses them. */
+static void user_key(char *out, size_t size, const char *tenant, const char *subject)
 {
-    snprintf(out, size, "%s\x1f%s", id->tenant, id->subject);
+    snprintf(out, size, "%s\x1f%s", tenant, subject);
 }
 
 static void unlink_user(cs_server_t *s, session_t *ss)
 {
     char key[CS_TENANT_MAX + CS_SUBJECT_MAX];
-    user_key(key, sizeof key, &ss->id);
+    user_key(key, sizeof key, ss->id.tenant, ss->id.subject);
     session_t *head = cs_map_get(s->by_user, key), **pp = &head;
     while (*pp && *pp != ss)
         pp = &(*pp)->next_of_user;
@@ -124,7 +125,7 @@ static void unlink_user(cs_server_t *s, session_t *ss)
 int session_authenticate(cs_server_t *s, session_t *ss, const cs_identity_t *id)
 {
     char key[CS_TENANT_MAX + CS_SUBJECT_MAX];
-    user_key(key, sizeof key, id);
+    user_key(key, sizeof key, id->tenant, id->subject);
     session_t *head = cs_map_get(s->by_user, key);
     ss->next_of_user = head;
     int rc = cs_map_put(s->by_user, key, ss);
@@ -215,19 +216,13 @@ void cs_server_on_message(cs_server_t *s, cs_ws_conn_t *c, const char *data, siz
         return;
     }
     ss->refused_in_row = 0;
-    cs_msg_t *m = malloc(sizeof *m); /* ~12 KiB: not on the event loop's stack */
-    if (!m) {
-        session_error(s, ss, NULL, CS_ENOMEM, NULL);
-        return;
-    }
     cs_proto_error_t err;
     if (!cs_utf8_valid(data, len))
         session_error(s, ss, NULL, CS_EINVAL, "message is not valid UTF-8 text");
-    else if (cs_proto_decode(data, len, m, &err) != CS_OK)
+    else if (cs_proto_decode(data, len, &s->msg, &err) != CS_OK)
         session_decode_error(s, ss, &err);
     else
-        dispatch(s, ss, m);
-    free(m);
+        dispatch(s, ss, &s->msg);
 }
 
 void cs_server_tick(cs_server_t *s, int64_t now_ms)
@@ -290,7 +285,7 @@ void cs_server_notify(void *server, const char *tenant, const char *subject, con
 {
     cs_server_t *s = server;
     char key[CS_TENANT_MAX + CS_SUBJECT_MAX];
-    snprintf(key, sizeof key, "%s\x1f%s", tenant, subject);
+    user_key(key, sizeof key, tenant, subject);
     session_t *ss = cs_map_get(s->by_user, key);
     if (!ss)
         return;
