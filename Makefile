@@ -19,7 +19,6 @@ PKGS := libwebsockets:libwebsockets-dev jansson:libjansson-dev sqlite3:libsqlite
         libjwt:libjwt-dev openssl:libssl-dev cmocka:libcmocka-dev \
         libsrtp2:libsrtp2-dev
 
-pc_names  = $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 missing   = $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(firstword $(subst :, ,$(p))) && echo y),,$(word 2,$(subst :, ,$(p)))))
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes

@@ -251,9 +251,7 @@ int cs_engine_assign(cs_engine_t *e, const cs_identity_t *actor, const char *id,
         has = !strcmp(s->u.specialties[i], ce->c.specialty);
     if (!has)
         return CS_EPERM;
-    char detail[256];
-    snprintf(detail, sizeof detail, "assigned by coordinator");
-    rc = pair(e, ce, s, actor, detail, now);
+    rc = pair(e, ce, s, actor, "assigned by coordinator", now);
     if (rc == CS_OK && out)
         *out = &ce->c;
     return rc;

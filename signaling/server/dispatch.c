@@ -68,21 +68,17 @@ static void on_ping(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t no
     session_send(s, ss, cs_proto_encode_pong(m->req_id, now));
 }
 
-struct snapshot_ctx {
-    cs_proto_snapshot_t *snap;
-};
-
-static void add_consult(void *user, const cs_consult_t *c)
+static void add_consult(void *snap, const cs_consult_t *c)
 {
-    cs_proto_snapshot_add_consult(((struct snapshot_ctx *)user)->snap, c);
+    cs_proto_snapshot_add_consult(snap, c);
 }
 
-static void add_specialist(void *user, const cs_user_t *u, cs_presence_t p)
+static void add_specialist(void *snap, const cs_user_t *u, cs_presence_t p)
 {
     const char *specs[CS_MAX_SPECIALTIES];
     for (int i = 0; i < u->n_specialties; i++)
         specs[i] = u->specialties[i];
-    cs_proto_snapshot_add_specialist(((struct snapshot_ctx *)user)->snap, u->subject, u->name, p,
+    cs_proto_snapshot_add_specialist(snap, u->subject, u->name, p,
                                      specs, u->n_specialties);
 }
 
@@ -102,17 +98,16 @@ static void add_policy(cs_server_t *s, session_t *ss, cs_proto_snapshot_t *snap)
 void send_snapshot(cs_server_t *s, session_t *ss, const char *type, const char *req_id)
 {
     cs_presence_t p = cs_engine_presence(s->engine, ss->id.tenant, ss->id.subject);
-    struct snapshot_ctx ctx = {
-        cs_proto_snapshot_begin(type, req_id, &ss->id, p, cs_now_ms())};
-    if (!ctx.snap) {
+    cs_proto_snapshot_t *snap = cs_proto_snapshot_begin(type, req_id, &ss->id, p, cs_now_ms());
+    if (!snap) {
         session_error(s, ss, req_id, CS_ENOMEM, NULL);
         return;
     }
-    add_policy(s, ss, ctx.snap);
-    cs_engine_visible(s->engine, &ss->id, add_consult, &ctx);
+    add_policy(s, ss, snap);
+    cs_engine_visible(s->engine, &ss->id, add_consult, snap);
     if (ss->id.role == CS_ROLE_COORDINATOR && !ss->id.consult_scope[0])
-        cs_engine_users(s->engine, ss->id.tenant, CS_ROLE_SPECIALIST, add_specialist, &ctx);
-    session_send(s, ss, cs_proto_snapshot_finish(ctx.snap));
+        cs_engine_users(s->engine, ss->id.tenant, CS_ROLE_SPECIALIST, add_specialist, snap);
+    session_send(s, ss, cs_proto_snapshot_finish(snap));
 }
 
 static void on_sync(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
