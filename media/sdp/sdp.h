@@ -7,7 +7,7 @@
  * copied with memcpy and compared with memcmp once both sides came from
  * cs_sdp_parse, which zeroes everything it does not set). Every list has a
  * maximum below; input beyond one is refused, never truncated. The struct is
- * large — 561,032 bytes (548 KiB) on x86-64, nearly all of it the sixteen
+ * large — 1,121,176 bytes (1.1 MiB) on x86-64, nearly all of it the 32
  * sections' codec and candidate tables: put it on the heap or in a long-lived
  * object, never on a worker's stack. A peer keeps what it needs from it (ICE
  * credentials, fingerprint, payload types, SSRCs), not the whole struct.
@@ -34,7 +34,7 @@
 
 #define CS_SDP_MAX_SIZE 65536       /* bytes of one description */
 #define CS_SDP_MAX_LINE 1024        /* bytes of one line without its line ending */
-#define CS_SDP_MAX_MEDIA 16         /* m= sections */
+#define CS_SDP_MAX_MEDIA 32         /* m= sections: 8 participants x (audio, camera, screen) */
 #define CS_SDP_MAX_CODECS 48        /* payload types on one m= line (Chromium: 23; 34 recvonly) */
 #define CS_SDP_MAX_EXTMAPS 24       /* a=extmap per section (Chromium: 13) */
 #define CS_SDP_MAX_CANDIDATES 32    /* a=candidate per section */

@@ -510,8 +510,8 @@ static void test_struct_size(void **state)
                   "cs_sdp_candidate_t = %zu\n",
                   sizeof(cs_sdp_t), sizeof(cs_sdp_media_t), sizeof(cs_sdp_codec_t),
                   sizeof(cs_sdp_candidate_t));
-    assert_true(sizeof(cs_sdp_t) > 512 * 1024);
-    assert_true(sizeof(cs_sdp_t) < 576 * 1024);
+    assert_true(sizeof(cs_sdp_t) > 1024 * 1024);
+    assert_true(sizeof(cs_sdp_t) < 1152 * 1024);
 }
 
 int main(void)

@@ -274,7 +274,7 @@ static void test_bounds(void **state)
     (void)state;
     char line[512];
     bound("", "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:m#\r\n", 0, CS_SDP_MAX_MEDIA,
-          "more than 16 m= sections");
+          "more than 32 m= sections");
     bound(AUDIO, "a=candidate:# 1 udp 1 192.0.2.1 # typ host\r\n", 0, CS_SDP_MAX_CANDIDATES,
           "more than 32 a=candidate in a section");
     bound(AUDIO, "a=extmap:# urn:x-#\r\n", 1, CS_SDP_MAX_EXTMAPS,
@@ -302,8 +302,8 @@ static void test_bounds(void **state)
     expect(HEAD AUDIO "a=ssrc-group:SIM 1 2 3 4 5 6 7 8\r\n", CS_OK, 0, NULL);
     expect(HEAD AUDIO "a=ssrc-group:SIM 1 2 3 4 5 6 7 8 9\r\n", CS_ELIMIT, 8,
            "a=ssrc-group has more than 8 ssrcs");
-    expect(HEAD "a=group:BUNDLE 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\r\n", CS_ELIMIT, 5,
-           "a=group:BUNDLE names more than 16 mids");
+    expect(HEAD "a=group:BUNDLE 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33\r\n", CS_ELIMIT, 5,
+           "a=group:BUNDLE names more than 32 mids");
 }
 
 static void test_field_lengths(void **state)
