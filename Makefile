@@ -11,13 +11,13 @@
 
 CC       ?= cc
 SANITIZE ?=
-BUILD    := build$(if $(SANITIZE),-san)
+BUILD    ?= build$(if $(SANITIZE),-san)
 PORT     ?= 8080
 
 # pkg-config name → Debian package
 PKGS := libwebsockets:libwebsockets-dev jansson:libjansson-dev sqlite3:libsqlite3-dev \
         libjwt:libjwt-dev openssl:libssl-dev cmocka:libcmocka-dev \
-        libsrtp2:libsrtp2-dev
+        libsrtp2:libsrtp2-dev nice:libnice-dev
 
 missing   = $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(firstword $(subst :, ,$(p))) && echo y),,$(word 2,$(subst :, ,$(p)))))
 
@@ -29,8 +29,8 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
-LIB_CFLAGS = $(shell pkg-config --cflags libwebsockets jansson sqlite3 libjwt openssl libsrtp2 2>/dev/null)
-LIB_LIBS   = $(shell pkg-config --libs libwebsockets jansson sqlite3 libjwt openssl libsrtp2 2>/dev/null) -lpthread -lm
+LIB_CFLAGS = $(shell pkg-config --cflags libwebsockets jansson sqlite3 libjwt openssl libsrtp2 nice 2>/dev/null)
+LIB_LIBS   = $(shell pkg-config --libs libwebsockets jansson sqlite3 libjwt openssl libsrtp2 nice 2>/dev/null) -lpthread -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Library code: every module except the gateway's main().
