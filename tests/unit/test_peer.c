@@ -1,0 +1,1257 @@
+/*
+ * test_peer.c — media/peer end to end on 127.0.0.1 against a fake browser: a
+ * raw libnice agent in controlling mode, a client cs_dtls session with its own
+ * certificate and the cs_srtp sessions keyed from its handshake. The browser
+ * offers (SDP text through cs_sdp_parse), the peer answers as the DTLS server;
+ * candidates trickle both ways; the peer connects and SRTP and SRTCP go both
+ * ways byte for byte. Offered a=setup:passive the peer is the DTLS client; a
+ * browser closing DTLS ends the peer. A fingerprint that is not the browser's
+ * certificate fails that peer's DTLS and nothing else; garbage, replays and
+ * forgeries are dropped and counted while media keeps flowing; an ICE restart
+ * brings new credentials over the same DTLS association; refused offers (ICE
+ * restarts among them) change nothing.
+ *
+ * Each test owns a GMainContext and runs it in the test thread with a
+ * deadline, ticking the peers and the browser's DTLS timer between
+ * iterations; a 10 ms tick source keeps every blocking iteration short.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <nice/agent.h>
+
+#include "common/common.h"
+#include "media/dtls/dtls.h"
+#include "media/peer/peer.h"
+#include "media/rtp/rtp.h"
+#include "media/sdp/sdp.h"
+#include "media/srtp/srtp.h"
+
+#define WAIT_MS 5000
+#define MAX_CANDS 32
+#define MAX_STATES 16
+#define MAX_PKTS 32
+#define MAX_LINKS 2
+#define PKT_CAP (1500 + CS_SRTP_MAX_TRAILER)
+
+typedef struct {
+    uint8_t data[PKT_CAP];
+    size_t len;
+} pkt_t;
+
+static GMainContext *ctx;
+static GSource *tick;
+static cs_dtls_cert_t *gw_cert, *br_cert, *other_cert;
+static char gw_fp[CS_DTLS_FINGERPRINT_SIZE], br_fp[CS_DTLS_FINGERPRINT_SIZE],
+    other_fp[CS_DTLS_FINGERPRINT_SIZE];
+static cs_sdp_t *offer, *answer;        /* 1.1 MiB each: on the heap */
+static char *sdp_text;
+static const char *offer_setup = "actpass"; /* the browser's a=setup */
+
+/* ---- the gateway's side: a cs_peer and what its callbacks saw ------------------------ */
+
+typedef struct {
+    cs_peer_t *p;
+    char cands[MAX_CANDS][CS_ICE_CANDIDATE_MAX];
+    size_t n_cands, n_sent;             /* n_sent: handed to the browser */
+    int end_of_candidates;              /* "" seen */
+    bool bad_candidate;
+    cs_peer_state_t states[MAX_STATES];
+    size_t n_states;
+    char reason[160];                   /* of the last state */
+    pkt_t rtp[MAX_PKTS], rtcp[MAX_PKTS];
+    size_t n_rtp, n_rtcp;
+} gw_t;
+
+static void gw_candidate(void *user, const char *c)
+{
+    gw_t *g = user;
+    if (!c[0])
+        g->end_of_candidates++;
+    else if (strncmp(c, "candidate:", 10) != 0 || strlen(c) >= CS_ICE_CANDIDATE_MAX)
+        g->bad_candidate = true;
+    else if (g->n_cands < MAX_CANDS)
+        cs_strlcpy(g->cands[g->n_cands++], c, CS_ICE_CANDIDATE_MAX);
+}
+
+static void gw_state(void *user, cs_peer_state_t s, const char *reason)
+{
+    gw_t *g = user;
+    assert_non_null(reason);
+    if (g->n_states < MAX_STATES)
+        g->states[g->n_states++] = s;
+    cs_strlcpy(g->reason, reason, sizeof g->reason);
+}
+
+static void keep(pkt_t *list, size_t *n, const uint8_t *buf, size_t len)
+{
+    assert_true(len <= sizeof list[0].data);
+    if (*n < MAX_PKTS) {
+        memcpy(list[*n].data, buf, len);
+        list[(*n)++].len = len;
+    }
+}
+
+static void gw_rtp(void *user, uint8_t *buf, size_t len)
+{
+    gw_t *g = user;
+    keep(g->rtp, &g->n_rtp, buf, len);
+    buf[0] ^= 0xff;                     /* the buffer is ours to change */
+}
+
+static void gw_rtcp(void *user, uint8_t *buf, size_t len)
+{
+    gw_t *g = user;
+    keep(g->rtcp, &g->n_rtcp, buf, len);
+}
+
+static const cs_peer_callbacks_t gw_cb = {gw_candidate, gw_state, gw_rtp, gw_rtcp};
+
+static cs_peer_config_t loopback_cfg(void)
+{
+    cs_peer_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ice.addresses[0] = "127.0.0.1";
+    cfg.ice.n_addresses = 1;
+    cfg.cert = gw_cert;
+    return cfg;
+}
+
+static void gw_init(gw_t *g)
+{
+    memset(g, 0, sizeof *g);
+    cs_peer_config_t cfg = loopback_cfg();
+    int err = 1;
+    g->p = cs_peer_new(ctx, &cfg, &gw_cb, g, &err);
+    assert_non_null(g->p);
+    assert_int_equal(cs_peer_state(g->p), CS_PEER_NEW);
+}
+
+static cs_peer_state_t gw_last_state(const gw_t *g)
+{
+    return g->n_states ? g->states[g->n_states - 1] : CS_PEER_NEW;
+}
+
+static bool gw_saw(const gw_t *g, cs_peer_state_t s)
+{
+    for (size_t i = 0; i < g->n_states; i++)
+        if (g->states[i] == s)
+            return true;
+    return false;
+}
+
+/* ---- the "browser": libnice (controlling), DTLS client, SRTP ------------------------- */
+
+typedef struct {
+    NiceAgent *nice;
+    guint stream;
+    guint ice_state;
+    int ice_connects;                   /* times the component became connected */
+    char cands[MAX_CANDS][CS_ICE_CANDIDATE_MAX + 2]; /* "a=candidate:..." */
+    size_t n_cands, n_sent;             /* n_sent: handed to the peer */
+    bool gathered, eoc_sent;
+    cs_dtls_session_t *dtls;
+    int dtls_connected, dtls_failed;
+    char dtls_reason[160];
+    uint16_t profile_id;
+    cs_srtp_session_t *srtp_in, *srtp_out;
+    pkt_t rtp[MAX_PKTS], rtcp[MAX_PKTS];
+    size_t n_rtp, n_rtcp, n_bad_srtp;
+} browser_t;
+
+static void br_candidate(NiceAgent *nice, NiceCandidate *c, gpointer user)
+{
+    browser_t *b = user;
+    gchar *sdp = nice_agent_generate_local_candidate_sdp(nice, c);
+    if (b->n_cands < MAX_CANDS)
+        cs_strlcpy(b->cands[b->n_cands++], sdp, sizeof b->cands[0]);
+    g_free(sdp);
+}
+
+static void br_gathered(NiceAgent *nice, guint stream, gpointer user)
+{
+    (void)nice, (void)stream;
+    browser_t *b = user;
+    b->gathered = true;
+}
+
+static bool nice_connected(guint s)
+{
+    return s == NICE_COMPONENT_STATE_CONNECTED || s == NICE_COMPONENT_STATE_READY;
+}
+
+static void br_state(NiceAgent *nice, guint stream, guint component, guint state, gpointer user)
+{
+    (void)nice, (void)stream, (void)component;
+    browser_t *b = user;
+    if (nice_connected(state) && !nice_connected(b->ice_state))
+        b->ice_connects++;
+    b->ice_state = state;
+}
+
+static void br_recv(NiceAgent *nice, guint stream, guint component, guint len, gchar *buf,
+                    gpointer user)
+{
+    (void)nice, (void)stream, (void)component;
+    browser_t *b = user;
+    const uint8_t *d = (const uint8_t *)buf;
+    if (cs_dtls_is_dtls(d, len)) {
+        if (b->dtls)
+            assert_true(cs_dtls_session_receive(b->dtls, d, len) <= 0);
+        return;
+    }
+    if (len == 0 || d[0] < 128 || d[0] > 191 || !b->srtp_in || len > PKT_CAP) {
+        b->n_bad_srtp++;
+        return;
+    }
+    uint8_t tmp[PKT_CAP];
+    size_t out = 0;
+    memcpy(tmp, d, len);
+    bool rtcp = cs_rtp_is_rtcp(tmp, len);
+    int rc = rtcp ? cs_srtp_unprotect_rtcp(b->srtp_in, tmp, len, &out)
+                  : cs_srtp_unprotect(b->srtp_in, tmp, len, &out);
+    if (rc != CS_OK)
+        b->n_bad_srtp++;
+    else if (rtcp)
+        keep(b->rtcp, &b->n_rtcp, tmp, out);
+    else
+        keep(b->rtp, &b->n_rtp, tmp, out);
+}
+
+static void br_dtls_send(void *user, const uint8_t *data, size_t len)
+{
+    browser_t *b = user;
+    nice_agent_send(b->nice, b->stream, 1, (guint)len, (const gchar *)data);
+}
+
+static void br_dtls_connected(void *user, const cs_dtls_keys_t *keys)
+{
+    browser_t *b = user;
+    cs_srtp_profile_t profile;
+    uint8_t local[CS_SRTP_MAX_KEY_SALT_LEN], remote[CS_SRTP_MAX_KEY_SALT_LEN];
+    assert_int_equal(cs_srtp_profile_from_id(keys->profile_id, &profile), CS_OK);
+    assert_int_equal(cs_srtp_split_keys(profile, keys->material, keys->material_len,
+                                        keys->is_client, local, remote),
+                     CS_OK);
+    size_t kl = cs_srtp_key_len(profile);
+    int err;
+    b->srtp_out = cs_srtp_session_new(profile, local, local + kl, true, &err);
+    b->srtp_in = cs_srtp_session_new(profile, remote, remote + kl, false, &err);
+    assert_non_null(b->srtp_out);
+    assert_non_null(b->srtp_in);
+    b->profile_id = keys->profile_id;
+    b->dtls_connected++;
+}
+
+static void br_dtls_failed(void *user, int code, const char *reason)
+{
+    (void)code;
+    browser_t *b = user;
+    b->dtls_failed++;
+    cs_strlcpy(b->dtls_reason, reason, sizeof b->dtls_reason);
+}
+
+static void br_dtls_closed(void *user, const char *reason)
+{
+    browser_t *b = user;
+    b->dtls_failed++;
+    cs_strlcpy(b->dtls_reason, reason, sizeof b->dtls_reason);
+}
+
+static const cs_dtls_callbacks_t br_dtls_cb = {br_dtls_send, br_dtls_connected, br_dtls_failed,
+                                               br_dtls_closed};
+
+static void browser_init(browser_t *b)
+{
+    memset(b, 0, sizeof *b);
+    b->nice = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
+                                  NICE_AGENT_OPTION_ICE_TRICKLE |
+                                      NICE_AGENT_OPTION_CONSENT_FRESHNESS |
+                                      NICE_AGENT_OPTION_REGULAR_NOMINATION);
+    assert_non_null(b->nice);
+    g_object_set(b->nice, "controlling-mode", TRUE, "ice-tcp", FALSE, "upnp", FALSE, NULL);
+    NiceAddress lo;
+    nice_address_init(&lo);
+    assert_true(nice_address_set_from_string(&lo, "127.0.0.1"));
+    assert_true(nice_agent_add_local_address(b->nice, &lo));
+    b->stream = nice_agent_add_stream(b->nice, 1);
+    assert_true(b->stream > 0);
+    g_signal_connect(b->nice, "new-candidate-full", G_CALLBACK(br_candidate), b);
+    g_signal_connect(b->nice, "candidate-gathering-done", G_CALLBACK(br_gathered), b);
+    g_signal_connect(b->nice, "component-state-changed", G_CALLBACK(br_state), b);
+    assert_true(nice_agent_attach_recv(b->nice, b->stream, 1, ctx, br_recv, b));
+    assert_true(nice_agent_gather_candidates(b->nice, b->stream));
+    assert_true(b->n_cands > 0);
+}
+
+static void browser_free(browser_t *b)
+{
+    g_signal_handlers_disconnect_by_data(b->nice, b);
+    nice_agent_attach_recv(b->nice, b->stream, 1, ctx, NULL, NULL);
+    g_object_unref(b->nice);
+    b->nice = NULL;
+    cs_dtls_session_free(b->dtls);
+    cs_srtp_session_free(b->srtp_in);
+    cs_srtp_session_free(b->srtp_out);
+    b->dtls = NULL;
+    b->srtp_in = b->srtp_out = NULL;
+}
+
+/* After a restart libnice does not gather again: the same candidates, anew. */
+static void browser_recollect(browser_t *b)
+{
+    GSList *list = nice_agent_get_local_candidates(b->nice, b->stream, 1);
+    b->n_cands = b->n_sent = 0;
+    b->eoc_sent = false;
+    for (GSList *i = list; i; i = i->next)
+        br_candidate(b->nice, i->data, b);
+    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+    assert_true(b->n_cands > 0);
+}
+
+static void browser_add_remote(browser_t *b, const char *candidate)
+{
+    char line[CS_ICE_CANDIDATE_MAX + 2];
+    snprintf(line, sizeof line, "a=%s", candidate);
+    NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(b->nice, b->stream, line);
+    assert_non_null(c);
+    GSList one = {c, NULL};
+    assert_true(nice_agent_set_remote_candidates(b->nice, b->stream, 1, &one) > 0);
+    nice_candidate_free(c);
+}
+
+static void browser_credentials(const browser_t *b, char *ufrag, size_t ucap, char *pwd,
+                                size_t pcap)
+{
+    gchar *u = NULL, *p = NULL;
+    assert_true(nice_agent_get_local_credentials(b->nice, b->stream, &u, &p));
+    cs_strlcpy(ufrag, u, ucap);
+    cs_strlcpy(pwd, p, pcap);
+    g_free(u);
+    g_free(p);
+}
+
+/* Protects a copy of plain into out (PKT_CAP bytes); returns the SRTP length. */
+static size_t browser_protect(browser_t *b, const uint8_t *plain, size_t len, bool rtcp,
+                              uint8_t *out)
+{
+    size_t n = 0;
+    assert_non_null(b->srtp_out);
+    memcpy(out, plain, len);
+    int rc = rtcp ? cs_srtp_protect_rtcp(b->srtp_out, out, len, PKT_CAP, &n)
+                  : cs_srtp_protect(b->srtp_out, out, len, PKT_CAP, &n);
+    assert_int_equal(rc, CS_OK);
+    return n;
+}
+
+static void browser_send_raw(browser_t *b, const uint8_t *data, size_t len)
+{
+    assert_int_equal(nice_agent_send(b->nice, b->stream, 1, (guint)len, (const gchar *)data),
+                     (int)len);
+}
+
+static void browser_send(browser_t *b, const uint8_t *plain, size_t len, bool rtcp)
+{
+    uint8_t buf[PKT_CAP];
+    browser_send_raw(b, buf, browser_protect(b, plain, len, rtcp, buf));
+}
+
+/* ---- SDP ------------------------------------------------------------------------------ */
+
+static void fingerprint_text(const cs_sdp_fingerprint_t *fp, char out[CS_DTLS_FINGERPRINT_SIZE])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    assert_int_equal(fp->len, 32);
+    for (unsigned i = 0; i < 32; i++) {
+        if (i)
+            out[o++] = ':';
+        out[o++] = hex[fp->value[i] >> 4];
+        out[o++] = hex[fp->value[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+/* A Chromium-like offer, BUNDLEd and rtcp-muxed: audio (Opus) with mid "0",
+ * video (VP8) with mid "1". fp_line is what follows "a=fingerprint:" (NULL:
+ * no fingerprint); ufrag NULL: no ICE credentials. */
+static void parse_offer(cs_sdp_t *out, const char *ufrag, const char *pwd, const char *fp_line)
+{
+    char cred[256] = "", fp[160] = "";
+    if (ufrag)
+        snprintf(cred, sizeof cred, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", ufrag, pwd);
+    if (fp_line)
+        snprintf(fp, sizeof fp, "a=fingerprint:%s\r\n", fp_line);
+    int n = snprintf(sdp_text, CS_SDP_MAX_SIZE,
+                     "v=0\r\n"
+                     "o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n"
+                     "s=-\r\n"
+                     "t=0 0\r\n"
+                     "a=group:BUNDLE 0 1\r\n"
+                     "a=extmap-allow-mixed\r\n"
+                     "a=msid-semantic: WMS stream\r\n"
+                     "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+                     "c=IN IP4 0.0.0.0\r\n"
+                     "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+                     "%s"
+                     "a=ice-options:trickle\r\n"
+                     "%s"
+                     "a=setup:%s\r\n"
+                     "a=mid:0\r\n"
+                     "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+                     "a=sendrecv\r\n"
+                     "a=msid:stream audio0\r\n"
+                     "a=rtcp-mux\r\n"
+                     "a=rtpmap:111 opus/48000/2\r\n"
+                     "a=rtcp-fb:111 transport-cc\r\n"
+                     "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+                     "a=ssrc:1111 cname:browser\r\n"
+                     "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\n"
+                     "c=IN IP4 0.0.0.0\r\n"
+                     "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+                     "%s"
+                     "a=ice-options:trickle\r\n"
+                     "%s"
+                     "a=setup:%s\r\n"
+                     "a=mid:1\r\n"
+                     "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+                     "a=sendrecv\r\n"
+                     "a=msid:stream video0\r\n"
+                     "a=rtcp-mux\r\n"
+                     "a=rtcp-rsize\r\n"
+                     "a=rtpmap:96 VP8/90000\r\n"
+                     "a=rtcp-fb:96 nack\r\n"
+                     "a=rtcp-fb:96 nack pli\r\n"
+                     "a=rtpmap:97 rtx/90000\r\n"
+                     "a=fmtp:97 apt=96\r\n"
+                     "a=ssrc-group:FID 2222 2223\r\n"
+                     "a=ssrc:2222 cname:browser\r\n"
+                     "a=ssrc:2223 cname:browser\r\n",
+                     cred, fp, offer_setup, cred, fp, offer_setup);
+    assert_true(n > 0 && n < CS_SDP_MAX_SIZE);
+    cs_sdp_error_t err;
+    if (cs_sdp_parse(sdp_text, (size_t)n, out, &err) != CS_OK)
+        fail_msg("offer does not parse: %s", err.message);
+}
+
+/* The browser's current credentials and the given certificate fingerprint. */
+static void browser_offer(const browser_t *b, cs_sdp_t *out, const char *fp)
+{
+    char u[CS_SDP_UFRAG_MAX], p[CS_SDP_PWD_MAX], line[128];
+    browser_credentials(b, u, sizeof u, p, sizeof p);
+    snprintf(line, sizeof line, "sha-256 %s", fp);
+    parse_offer(out, u, p, line);
+}
+
+/* The transport half of the answer: the gateway's fingerprint, passive
+ * (active to a passive offer), credentials, the codecs, nothing trickled into
+ * it; also as text. */
+static void check_answer(const cs_sdp_t *a)
+{
+    bool active = strcmp(offer_setup, "passive") == 0;
+    uint8_t want[32];
+    assert_int_equal(cs_dtls_fingerprint_parse(gw_fp, want), CS_OK);
+    assert_true(a->has_bundle);
+    assert_int_equal(a->n_media, 2);
+    static const char *const mids[] = {"0", "1"}, *const codecs[] = {"opus", "VP8"};
+    for (unsigned i = 0; i < 2; i++) {
+        const cs_sdp_media_t *m = &a->media[i];
+        assert_string_equal(m->mid, mids[i]);
+        assert_true(m->port != 0);
+        assert_true(m->rtcp_mux);
+        assert_true(cs_sdp_in_bundle(a, m->mid));
+        assert_int_equal(m->transport.setup, active ? CS_SDP_SETUP_ACTIVE : CS_SDP_SETUP_PASSIVE);
+        assert_int_equal(m->transport.fingerprint.hash, CS_SDP_HASH_SHA256);
+        assert_int_equal(m->transport.fingerprint.len, 32);
+        assert_memory_equal(m->transport.fingerprint.value, want, 32);
+        assert_true(strlen(m->transport.ice_ufrag) >= 4);
+        assert_true(strlen(m->transport.ice_pwd) >= 22);
+        assert_string_equal(m->transport.ice_ufrag, a->media[0].transport.ice_ufrag);
+        assert_int_equal(m->n_candidates, 0);
+        assert_true(m->n_codecs >= 1);
+        assert_string_equal(m->codecs[0].name, codecs[i]);
+    }
+    assert_int_equal(a->media[0].kind, CS_SDP_KIND_AUDIO);
+    assert_int_equal(a->media[1].kind, CS_SDP_KIND_VIDEO);
+    size_t len;
+    cs_sdp_error_t err;
+    assert_int_equal(cs_sdp_write(a, sdp_text, CS_SDP_MAX_SIZE, &len, &err), CS_OK);
+    assert_non_null(strstr(sdp_text, active ? "a=setup:active\r\n" : "a=setup:passive\r\n"));
+    char line[128];
+    snprintf(line, sizeof line, "a=fingerprint:sha-256 %s\r\n", gw_fp);
+    assert_non_null(strstr(sdp_text, line));
+    assert_null(strstr(sdp_text, "a=candidate"));
+}
+
+/* The browser takes the answer: the gateway's ICE credentials and, the first
+ * time, a DTLS session expecting the fingerprint in the answer (the client
+ * unless the answer says active). */
+static void browser_apply_answer(browser_t *b, const cs_sdp_t *a)
+{
+    const cs_sdp_transport_t *t = &a->media[0].transport;
+    assert_true(nice_agent_set_remote_credentials(b->nice, b->stream, t->ice_ufrag, t->ice_pwd));
+    if (b->dtls)
+        return;
+    char fp[CS_DTLS_FINGERPRINT_SIZE];
+    fingerprint_text(&t->fingerprint, fp);
+    int err = 1;
+    cs_dtls_role_t role =
+        t->setup == CS_SDP_SETUP_ACTIVE ? CS_DTLS_ROLE_SERVER : CS_DTLS_ROLE_CLIENT;
+    b->dtls = cs_dtls_session_new(br_cert, role, fp, &br_dtls_cb, b, &err);
+    assert_non_null(b->dtls);
+    assert_int_equal(err, CS_OK);
+}
+
+/* ---- the context and the two together ------------------------------------------------ */
+
+typedef struct {
+    gw_t *g;
+    browser_t *b;
+} link_t;
+
+static link_t links[MAX_LINKS];
+static size_t n_links;
+
+static gboolean on_tick(gpointer unused)
+{
+    (void)unused;
+    return G_SOURCE_CONTINUE;
+}
+
+static int ctx_setup(void **state)
+{
+    (void)state;
+    ctx = g_main_context_new();
+    tick = g_timeout_source_new(10);
+    g_source_set_callback(tick, on_tick, NULL, NULL);
+    g_source_attach(tick, ctx);
+    n_links = 0;
+    return 0;
+}
+
+static int ctx_teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 1000 && g_main_context_iteration(ctx, FALSE); i++) {
+    }
+    g_source_destroy(tick);
+    g_source_unref(tick);
+    g_main_context_unref(ctx);
+    return 0;
+}
+
+static void link_add(gw_t *g, browser_t *b)
+{
+    assert_true(n_links < MAX_LINKS);
+    links[n_links++] = (link_t){g, b};
+}
+
+/* What a signalling channel and the two event loops would do between
+ * iterations: carry trickled candidates, start the browser's DTLS once its
+ * ICE works, run the DTLS timers. */
+static void step_link(link_t *l)
+{
+    gw_t *g = l->g;
+    browser_t *b = l->b;
+    while (b->dtls && g->n_sent < g->n_cands)    /* answer applied: credentials set */
+        browser_add_remote(b, g->cands[g->n_sent++]);
+    while (b->n_sent < b->n_cands)
+        assert_int_equal(cs_peer_add_remote_candidate(g->p, b->cands[b->n_sent++]), CS_OK);
+    if (b->gathered && !b->eoc_sent) {
+        assert_int_equal(cs_peer_add_remote_candidate(g->p, ""), CS_OK);
+        b->eoc_sent = true;
+    }
+    if (b->dtls && nice_connected(b->ice_state) &&
+        cs_dtls_session_state(b->dtls) == CS_DTLS_STATE_NEW)
+        assert_int_equal(cs_dtls_session_start(b->dtls), CS_OK);
+    if (b->dtls && cs_dtls_session_timeout_ms(b->dtls) == 0)
+        assert_true(cs_dtls_session_on_timer(b->dtls) <= 0);
+    cs_peer_tick(g->p, cs_mono_us());
+}
+
+typedef bool (*cond_fn)(void *arg);
+
+/* Runs everything until cond holds or ms have passed; whether it held. */
+static bool run_until(cond_fn cond, void *arg, int ms)
+{
+    int64_t end = cs_mono_ms() + ms;
+    for (;;) {
+        for (size_t i = 0; i < n_links; i++)
+            step_link(&links[i]);
+        if (cond(arg))
+            return true;
+        if (cs_mono_ms() > end)
+            return false;
+        g_main_context_iteration(ctx, TRUE);
+    }
+}
+
+static bool never(void *arg)
+{
+    (void)arg;
+    return false;
+}
+
+static void run_for(int ms)
+{
+    run_until(never, NULL, ms);
+}
+
+static bool connected(void *arg)
+{
+    link_t *l = arg;
+    return cs_peer_state(l->g->p) == CS_PEER_CONNECTED && l->b->dtls_connected > 0;
+}
+
+/* Offer, answer, trickle, handshake: both sides CONNECTED. */
+static void connect_link(gw_t *g, browser_t *b)
+{
+    gw_init(g);
+    browser_init(b);
+    link_add(g, b);
+    browser_offer(b, offer, br_fp);
+    cs_sdp_error_t err;
+    if (cs_peer_answer(g->p, offer, answer, &err) != CS_OK)
+        fail_msg("answer refused: %s", err.message);
+    check_answer(answer);
+    assert_int_equal(cs_peer_state(g->p), CS_PEER_CONNECTING);
+    browser_apply_answer(b, answer);
+    link_t l = {g, b};
+    assert_true(run_until(connected, &l, WAIT_MS));
+}
+
+typedef struct {
+    const size_t *counter;
+    size_t want;
+} count_wait_t;
+
+static bool count_reached(void *arg)
+{
+    count_wait_t *w = arg;
+    return *w->counter >= w->want;
+}
+
+static void wait_count(const size_t *counter, size_t want)
+{
+    count_wait_t w = {counter, want};
+    assert_true(run_until(count_reached, &w, WAIT_MS));
+}
+
+typedef struct {
+    cs_peer_t *p;
+    uint64_t want;
+} rx_wait_t;
+
+static bool rx_reached(void *arg)
+{
+    rx_wait_t *w = arg;
+    cs_peer_stats_t s;
+    cs_peer_stats(w->p, &s);
+    return s.rx_datagrams >= w->want;
+}
+
+/* Waits until the peer has taken n more datagrams than before (STUN is not
+ * counted: only what reaches the demultiplexer). */
+static void wait_rx(cs_peer_t *p, uint64_t before, uint64_t n)
+{
+    rx_wait_t w = {p, before + n};
+    assert_true(run_until(rx_reached, &w, WAIT_MS));
+}
+
+static uint64_t rx_count(const cs_peer_t *p)
+{
+    cs_peer_stats_t s;
+    cs_peer_stats(p, &s);
+    return s.rx_datagrams;
+}
+
+/* ---- packets -------------------------------------------------------------------------- */
+
+static size_t make_rtp(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ssrc, size_t payload)
+{
+    uint32_t ts = 960u * seq;
+    uint8_t hdr[12] = {0x80, pt, (uint8_t)(seq >> 8), (uint8_t)seq,
+                       (uint8_t)(ts >> 24), (uint8_t)(ts >> 16), (uint8_t)(ts >> 8), (uint8_t)ts,
+                       (uint8_t)(ssrc >> 24), (uint8_t)(ssrc >> 16), (uint8_t)(ssrc >> 8),
+                       (uint8_t)ssrc};
+    memcpy(buf, hdr, sizeof hdr);
+    for (size_t i = 0; i < payload; i++)
+        buf[12 + i] = (uint8_t)(seq + i * 13 + 1);
+    return 12 + payload;
+}
+
+/* A receiver report with one block: 32 bytes. */
+static const uint8_t rtcp_rr[] = {
+    0x81, 0xc9, 0x00, 0x07, 0x00, 0x00, 0x04, 0x57, 0x00, 0x00, 0x08, 0xae, 0x00, 0x00, 0x00, 0x02,
+    0x00, 0x00, 0x12, 0x34, 0x00, 0x00, 0x00, 0x10, 0x11, 0x22, 0x33, 0x44, 0x00, 0x00, 0x01, 0x00,
+};
+
+/* SR without report blocks + SDES CNAME: 48 bytes. */
+static const uint8_t rtcp_sr_sdes[] = {
+    0x80, 0xc8, 0x00, 0x06, 0x3a, 0x2c, 0x1f, 0x5e, 0xe9, 0x5a, 0x3b, 0x10, 0x80, 0x00,
+    0x00, 0x00, 0x00, 0x2e, 0x36, 0x40, 0x00, 0x00, 0x01, 0xf4, 0x00, 0x01, 0x38, 0x80,
+    0x81, 0xca, 0x00, 0x04, 0x3a, 0x2c, 0x1f, 0x5e, 0x01, 0x08, 'c',  'o',  'n',  's',
+    'i',  'l',  'i',  'u',  0x00, 0x00,
+};
+
+/* The browser sends RTP and RTCP; the peer hands out the same plaintext. */
+static void browser_to_peer(gw_t *g, browser_t *b, uint16_t seq)
+{
+    uint8_t rtp[PKT_CAP];
+    size_t len = make_rtp(rtp, 111, seq, 1111, 80);
+    size_t r0 = g->n_rtp, c0 = g->n_rtcp;
+    browser_send(b, rtp, len, false);
+    browser_send(b, rtcp_rr, sizeof rtcp_rr, true);
+    wait_count(&g->n_rtp, r0 + 1);
+    wait_count(&g->n_rtcp, c0 + 1);
+    assert_int_equal(g->rtp[r0].len, len);
+    assert_memory_equal(g->rtp[r0].data, rtp, len);
+    assert_int_equal(g->rtcp[c0].len, sizeof rtcp_rr);
+    assert_memory_equal(g->rtcp[c0].data, rtcp_rr, sizeof rtcp_rr);
+}
+
+/* The peer sends RTP and RTCP; the browser unprotects the same plaintext. */
+static void peer_to_browser(gw_t *g, browser_t *b, uint16_t seq)
+{
+    uint8_t rtp[PKT_CAP], buf[PKT_CAP];
+    size_t len = make_rtp(rtp, 96, seq, 0xcafe, 1000);
+    size_t r0 = b->n_rtp, c0 = b->n_rtcp;
+    memcpy(buf, rtp, len);
+    assert_int_equal(cs_peer_send_rtp(g->p, buf, len, sizeof buf), CS_OK);
+    memcpy(buf, rtcp_sr_sdes, sizeof rtcp_sr_sdes);
+    assert_int_equal(cs_peer_send_rtcp(g->p, buf, sizeof rtcp_sr_sdes, sizeof buf), CS_OK);
+    wait_count(&b->n_rtp, r0 + 1);
+    wait_count(&b->n_rtcp, c0 + 1);
+    assert_int_equal(b->rtp[r0].len, len);
+    assert_memory_equal(b->rtp[r0].data, rtp, len);
+    assert_int_equal(b->rtcp[c0].len, sizeof rtcp_sr_sdes);
+    assert_memory_equal(b->rtcp[c0].data, rtcp_sr_sdes, sizeof rtcp_sr_sdes);
+    assert_int_equal(b->n_bad_srtp, 0);
+}
+
+static void link_free(gw_t *g, browser_t *b)
+{
+    cs_peer_free(g->p);
+    g->p = NULL;
+    browser_free(b);
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+static void test_connect_and_media(void **state)
+{
+    (void)state;
+    static gw_t g;
+    static browser_t b;
+    gw_init(&g);
+    browser_init(&b);
+    link_add(&g, &b);
+    browser_offer(&b, offer, br_fp);
+    cs_sdp_error_t err;
+    if (cs_peer_answer(g.p, offer, answer, &err) != CS_OK)
+        fail_msg("answer refused: %s", err.message);
+    check_answer(answer);
+    assert_int_equal(cs_peer_state(g.p), CS_PEER_CONNECTING);
+    assert_int_equal(g.n_states, 1);
+    assert_int_equal(g.states[0], CS_PEER_CONNECTING);
+    assert_string_equal(g.reason, "");
+    assert_true(cs_peer_same_transport(g.p, offer));
+    /* Gathering waits for the first tick: no candidate before the answer. */
+    assert_int_equal(g.n_cands, 0);
+    cs_peer_stats_t st;
+    cs_peer_stats(g.p, &st);
+    assert_string_equal(st.srtp_profile, "");
+    assert_string_equal(st.selected_pair, "");
+    uint8_t buf[PKT_CAP];
+    size_t len = make_rtp(buf, 96, 1, 7, 10);
+    assert_int_equal(cs_peer_send_rtp(g.p, buf, len, sizeof buf), CS_ESTATE);
+    assert_int_equal(cs_peer_send_rtcp(g.p, buf, len, sizeof buf), CS_ESTATE);
+
+    browser_apply_answer(&b, answer);
+    link_t l = {&g, &b};
+    assert_true(run_until(connected, &l, WAIT_MS));
+
+    /* Trickled: our host candidate on 127.0.0.1, then the end marker. */
+    assert_false(g.bad_candidate);
+    assert_true(g.n_cands >= 1);
+    assert_non_null(strstr(g.cands[0], " 127.0.0.1 "));
+    assert_non_null(strstr(g.cands[0], " typ host"));
+    assert_int_equal(g.end_of_candidates, 1);
+    /* NEW -> CONNECTING -> CONNECTED, once each */
+    assert_int_equal(g.n_states, 2);
+    assert_int_equal(g.states[1], CS_PEER_CONNECTED);
+    assert_int_equal(b.dtls_failed, 0);
+    assert_int_equal(cs_dtls_session_state(b.dtls), CS_DTLS_STATE_CONNECTED);
+
+    cs_srtp_profile_t profile;
+    assert_int_equal(cs_srtp_profile_from_id(b.profile_id, &profile), CS_OK);
+    cs_peer_stats_t before;
+    cs_peer_stats(g.p, &before);
+    assert_string_equal(before.srtp_profile, cs_srtp_profile_name(profile));
+    assert_string_equal(before.srtp_profile, "SRTP_AEAD_AES_128_GCM");
+    assert_string_equal(g.reason, before.srtp_profile); /* CONNECTED says the profile */
+    assert_true(strncmp(before.selected_pair, "udp 127.0.0.1:", 14) == 0);
+    assert_non_null(strstr(before.selected_pair, " -> 127.0.0.1:"));
+    assert_true(before.rx_datagrams >= 1 && before.tx_datagrams >= 1); /* the handshake */
+
+    browser_to_peer(&g, &b, 1);
+    peer_to_browser(&g, &b, 1);
+    browser_to_peer(&g, &b, 2);
+    peer_to_browser(&g, &b, 2);
+
+    cs_peer_stats_t after;
+    cs_peer_stats(g.p, &after);
+    assert_true(after.rx_datagrams >= before.rx_datagrams + 4);
+    assert_true(after.rx_bytes >= before.rx_bytes + 2 * (12 + 80 + 16) + 2 * (32 + 20));
+    assert_true(after.tx_datagrams >= before.tx_datagrams + 4);
+    assert_true(after.tx_bytes >= before.tx_bytes + 2 * (12 + 1000 + 16) + 2 * (48 + 20));
+    assert_int_equal(after.dropped_srtp, 0);
+    assert_int_equal(after.dropped_other, 0);
+    assert_string_equal(after.srtp_profile, before.srtp_profile);
+    assert_int_equal(g.n_rtp, 2);
+    assert_int_equal(g.n_rtcp, 2);
+    assert_int_equal(cs_peer_state(g.p), CS_PEER_CONNECTED);
+
+    /* The same offer again (renegotiation without changes): same transport,
+     * same credentials, nothing restarts. */
+    char u[CS_SDP_UFRAG_MAX];
+    cs_strlcpy(u, answer->media[0].transport.ice_ufrag, sizeof u);
+    assert_true(cs_peer_same_transport(g.p, offer));
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_OK);
+    assert_string_equal(answer->media[0].transport.ice_ufrag, u);
+    browser_to_peer(&g, &b, 3);
+    assert_int_equal(g.n_states, 2);
+    link_free(&g, &b);
+}
+
+static bool peer_closed(void *arg)
+{
+    return cs_peer_state(arg) == CS_PEER_CLOSED;
+}
+
+/* A browser that answers passive (a=setup:passive offered): the peer is the
+ * DTLS client and sends the ClientHello once ICE works. Then the browser
+ * closes DTLS: the peer's media ends (CLOSED) for good. */
+static void test_dtls_client_role_and_close(void **state)
+{
+    (void)state;
+    static gw_t g;
+    static browser_t b;
+    offer_setup = "passive";
+    connect_link(&g, &b);
+    offer_setup = "actpass";
+    assert_int_equal(cs_dtls_session_role(b.dtls), CS_DTLS_ROLE_SERVER);
+    browser_to_peer(&g, &b, 1);
+    peer_to_browser(&g, &b, 1);
+
+    assert_int_equal(cs_dtls_session_close(b.dtls), CS_OK);
+    assert_true(run_until(peer_closed, g.p, WAIT_MS));
+    assert_int_equal(g.n_states, 3);
+    assert_string_equal(g.reason, "the browser closed DTLS");
+    uint8_t buf[PKT_CAP];
+    size_t len = make_rtp(buf, 96, 2, 7, 10);
+    assert_int_equal(cs_peer_send_rtp(g.p, buf, len, sizeof buf), CS_ESTATE);
+    browser_offer(&b, offer, br_fp);
+    assert_false(cs_peer_same_transport(g.p, offer));
+    cs_sdp_error_t err;
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_ESTATE);
+    link_free(&g, &b);
+}
+
+static bool first_failed_second_connected(void *arg)
+{
+    link_t *l = arg;
+    return cs_peer_state(l[0].g->p) == CS_PEER_FAILED && connected(&l[1]);
+}
+
+/* The offer names a certificate the browser does not have: that peer fails
+ * its handshake; a second peer of the same gateway certificate, in the same
+ * context at the same time, connects and carries media. */
+static void test_wrong_fingerprint(void **state)
+{
+    (void)state;
+    static gw_t ga, gb;
+    static browser_t ba, bb;
+    cs_sdp_error_t err;
+    gw_init(&ga);
+    browser_init(&ba);
+    link_add(&ga, &ba);
+    gw_init(&gb);
+    browser_init(&bb);
+    link_add(&gb, &bb);
+
+    browser_offer(&ba, offer, other_fp);
+    assert_int_equal(cs_peer_answer(ga.p, offer, answer, &err), CS_OK);
+    check_answer(answer);
+    browser_apply_answer(&ba, answer);
+    browser_offer(&bb, offer, br_fp);
+    assert_int_equal(cs_peer_answer(gb.p, offer, answer, &err), CS_OK);
+    check_answer(answer);
+    browser_apply_answer(&bb, answer);
+    assert_true(run_until(first_failed_second_connected, links, WAIT_MS));
+
+    assert_false(gw_saw(&ga, CS_PEER_CONNECTED));
+    assert_int_equal(gw_last_state(&ga), CS_PEER_FAILED);
+    assert_true(strncmp(ga.reason, "DTLS", 4) == 0);
+    assert_non_null(strstr(ga.reason, "fingerprint"));
+    assert_int_equal(ba.dtls_connected, 0);
+    uint8_t buf[PKT_CAP];
+    size_t len = make_rtp(buf, 96, 1, 7, 10);
+    assert_int_equal(cs_peer_send_rtp(ga.p, buf, len, sizeof buf), CS_ESTATE);
+    assert_int_equal(cs_peer_send_rtcp(ga.p, buf, len, sizeof buf), CS_ESTATE);
+    browser_offer(&ba, offer, other_fp);
+    assert_false(cs_peer_same_transport(ga.p, offer));
+    assert_int_equal(cs_peer_answer(ga.p, offer, answer, &err), CS_ESTATE);
+    cs_peer_stats_t st;
+    cs_peer_stats(ga.p, &st);
+    assert_string_equal(st.srtp_profile, "");
+
+    /* the other participant: untouched, both ways, and stays so */
+    assert_int_equal(gb.n_states, 2);
+    browser_to_peer(&gb, &bb, 1);
+    peer_to_browser(&gb, &bb, 1);
+    run_for(200);
+    assert_int_equal(gw_last_state(&ga), CS_PEER_FAILED);
+    assert_int_equal(gw_last_state(&gb), CS_PEER_CONNECTED);
+    assert_int_equal(ga.n_states, 2);   /* connecting, failed: said once */
+    browser_to_peer(&gb, &bb, 2);
+    link_free(&ga, &ba);
+    link_free(&gb, &bb);
+}
+
+/* Deterministic "random" bytes (xorshift32). */
+static void fill_random(uint8_t *buf, size_t len, uint32_t *seed)
+{
+    for (size_t i = 0; i < len; i++) {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 17;
+        *seed ^= *seed << 5;
+        buf[i] = (uint8_t)*seed;
+    }
+}
+
+static void test_garbage_after_connect(void **state)
+{
+    (void)state;
+    static gw_t g;
+    static browser_t b;
+    connect_link(&g, &b);
+    browser_to_peer(&g, &b, 1);
+    cs_peer_stats_t s0, s1;
+    cs_peer_stats(g.p, &s0);
+    uint64_t rx = rx_count(g.p);
+
+    /* Random bytes outside DTLS and SRTP (64..127, 192..255): other; in the
+     * SRTP range: failed authentication; in the DTLS range: discarded by
+     * DTLS. None of it is handed up. (0..3 is STUN: libnice's.) */
+    uint32_t seed = 0x12345678;
+    uint8_t junk[PKT_CAP];
+    static const struct {
+        uint8_t lo, hi;
+        size_t len;
+    } ranges[] = {
+        {64, 127, 1}, {64, 127, 40}, {64, 127, 700},
+        {192, 255, 1}, {192, 255, 33}, {192, 255, 1200},
+        {128, 191, 1}, {128, 191, 12}, {128, 191, 100}, {128, 191, 1300},
+        {20, 63, 1}, {20, 63, 13}, {20, 63, 200},
+    };
+    size_t n_other = 0, n_srtp = 0;
+    for (size_t i = 0; i < CS_ARRAY_LEN(ranges); i++) {
+        for (unsigned first = ranges[i].lo; first <= ranges[i].hi; first += 21) {
+            fill_random(junk, ranges[i].len, &seed);
+            junk[0] = (uint8_t)first;
+            browser_send_raw(&b, junk, ranges[i].len);
+            if (first >= 128 && first <= 191)
+                n_srtp++;
+            else if (first >= 64)
+                n_other++;
+            wait_rx(g.p, rx, 1);
+            rx++;
+        }
+    }
+    /* RTP-looking headers with a random body: the tag does not verify */
+    for (int i = 0; i < 4; i++) {
+        size_t len = make_rtp(junk, 111, (uint16_t)(50 + i), 1111, 60);
+        fill_random(junk + 12, len - 12, &seed);
+        browser_send_raw(&b, junk, len);
+        n_srtp++;
+        wait_rx(g.p, rx, 1);
+        rx++;
+    }
+    cs_peer_stats(g.p, &s1);
+    assert_int_equal(s1.dropped_other, s0.dropped_other + n_other);
+    assert_int_equal(s1.dropped_srtp, s0.dropped_srtp + n_srtp);
+    assert_int_equal(g.n_rtp, 1);
+    assert_int_equal(g.n_rtcp, 1);
+    assert_int_equal(cs_peer_state(g.p), CS_PEER_CONNECTED);
+
+    /* A replayed packet: handed up once, the copy dropped. */
+    uint8_t plain[PKT_CAP], prot[PKT_CAP];
+    size_t len = make_rtp(plain, 111, 100, 1111, 80);
+    size_t plen = browser_protect(&b, plain, len, false, prot);
+    browser_send_raw(&b, prot, plen);
+    browser_send_raw(&b, prot, plen);
+    wait_rx(g.p, rx, 2);
+    rx += 2;
+    cs_peer_stats(g.p, &s0);
+    assert_int_equal(g.n_rtp, 2);
+    assert_memory_equal(g.rtp[1].data, plain, len);
+    assert_int_equal(s0.dropped_srtp, s1.dropped_srtp + 1);
+
+    /* Forged: one bit of the authentication tag flipped, RTP and RTCP. */
+    len = make_rtp(plain, 111, 101, 1111, 80);
+    plen = browser_protect(&b, plain, len, false, prot);
+    prot[plen - 1] ^= 0x01;
+    browser_send_raw(&b, prot, plen);
+    plen = browser_protect(&b, rtcp_rr, sizeof rtcp_rr, true, prot);
+    prot[plen - 1] ^= 0x80;
+    browser_send_raw(&b, prot, plen);
+    wait_rx(g.p, rx, 2);
+    rx += 2;
+    cs_peer_stats(g.p, &s1);
+    assert_int_equal(s1.dropped_srtp, s0.dropped_srtp + 2);
+    assert_int_equal(g.n_rtp, 2);
+    assert_int_equal(g.n_rtcp, 1);
+
+    /* Still up: good packets both ways. */
+    assert_int_equal(cs_peer_state(g.p), CS_PEER_CONNECTED);
+    browser_to_peer(&g, &b, 102);
+    peer_to_browser(&g, &b, 1);
+    assert_int_equal(g.n_states, 2);
+    assert_false(gw_saw(&g, CS_PEER_FAILED));
+    cs_peer_stats(g.p, &s0);
+    assert_int_equal(s0.dropped_srtp, s1.dropped_srtp);
+    link_free(&g, &b);
+}
+
+static bool restarted(void *arg)
+{
+    link_t *l = arg;
+    return l->b->ice_connects >= 2 && nice_connected(l->b->ice_state) &&
+           l->g->end_of_candidates >= 2;
+}
+
+static void test_ice_restart(void **state)
+{
+    (void)state;
+    static gw_t g;
+    static browser_t b;
+    connect_link(&g, &b);
+    browser_to_peer(&g, &b, 1);
+    peer_to_browser(&g, &b, 1);
+    char u1[CS_SDP_UFRAG_MAX], p1[CS_SDP_PWD_MAX];
+    cs_strlcpy(u1, answer->media[0].transport.ice_ufrag, sizeof u1);
+    cs_strlcpy(p1, answer->media[0].transport.ice_pwd, sizeof p1);
+    assert_int_equal(b.ice_connects, 1);
+
+    /* The browser restarts: new credentials, the same certificate. */
+    assert_true(nice_agent_restart_stream(b.nice, b.stream));
+    browser_offer(&b, offer, br_fp);
+    assert_true(cs_peer_same_transport(g.p, offer));
+    cs_sdp_error_t err;
+    if (cs_peer_answer(g.p, offer, answer, &err) != CS_OK)
+        fail_msg("answer refused: %s", err.message);
+    check_answer(answer);
+    assert_string_not_equal(answer->media[0].transport.ice_ufrag, u1);
+    assert_string_not_equal(answer->media[0].transport.ice_pwd, p1);
+    assert_true(cs_peer_same_transport(g.p, offer));
+    browser_apply_answer(&b, answer);
+    browser_recollect(&b);
+    size_t old = g.n_cands;
+    g.n_sent = g.n_cands;               /* the old generation's are known */
+    link_t l = {&g, &b};
+    assert_true(run_until(restarted, &l, WAIT_MS));
+    assert_true(g.n_cands > old);       /* told again for the new generation */
+    assert_int_equal(g.end_of_candidates, 2);
+
+    /* Media over the new generation, both ways; DTLS and SRTP carried on. */
+    browser_to_peer(&g, &b, 2);
+    peer_to_browser(&g, &b, 2);
+    assert_int_equal(cs_peer_state(g.p), CS_PEER_CONNECTED);
+    assert_int_equal(g.n_states, 2);
+    assert_int_equal(b.dtls_connected, 1);
+    assert_int_equal(b.dtls_failed, 0);
+    cs_peer_stats_t st;
+    cs_peer_stats(g.p, &st);
+    assert_int_equal(st.dropped_srtp, 0);
+    assert_true(strncmp(st.selected_pair, "udp 127.0.0.1:", 14) == 0);
+
+    /* and the restarted generation's answer holds when offered again */
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_OK);
+    browser_to_peer(&g, &b, 3);
+    link_free(&g, &b);
+}
+
+static void test_offer_errors(void **state)
+{
+    (void)state;
+    static gw_t g;
+    static browser_t b;
+    cs_sdp_error_t err;
+
+    assert_string_equal(cs_peer_state_name(CS_PEER_NEW), "new");
+    assert_string_equal(cs_peer_state_name(CS_PEER_CONNECTING), "connecting");
+    assert_string_equal(cs_peer_state_name(CS_PEER_CONNECTED), "connected");
+    assert_string_equal(cs_peer_state_name(CS_PEER_FAILED), "failed");
+    assert_string_equal(cs_peer_state_name(CS_PEER_CLOSED), "closed");
+    assert_string_equal(cs_peer_state_name((cs_peer_state_t)42), "unknown");
+    assert_int_equal(cs_peer_state(NULL), CS_PEER_CLOSED);
+    cs_peer_free(NULL);
+
+    /* arguments of cs_peer_new */
+    cs_peer_config_t cfg = loopback_cfg();
+    int rc = 0;
+    assert_null(cs_peer_new(NULL, &cfg, &gw_cb, &g, &rc));
+    assert_int_equal(rc, CS_EINVAL);
+    cfg.cert = NULL;
+    rc = 0;
+    assert_null(cs_peer_new(ctx, &cfg, &gw_cb, &g, &rc));
+    assert_int_equal(rc, CS_EINVAL);
+    cfg = loopback_cfg();
+    cs_peer_callbacks_t no_state = gw_cb;
+    no_state.on_state = NULL;
+    assert_null(cs_peer_new(ctx, &cfg, &no_state, &g, &rc));
+    assert_int_equal(rc, CS_EINVAL);
+    cfg.ice.addresses[0] = "not-an-address";
+    rc = 0;
+    assert_null(cs_peer_new(ctx, &cfg, &gw_cb, &g, &rc));
+    assert_int_equal(rc, CS_EINVAL);
+
+    gw_init(&g);
+    browser_init(&b);
+    link_add(&g, &b);
+    b.eoc_sent = true;                  /* carried by hand below */
+    b.n_sent = b.n_cands;
+
+    /* before any offer: no candidates taken */
+    assert_int_equal(cs_peer_add_remote_candidate(g.p, b.cands[0]), CS_ESTATE);
+    assert_int_equal(cs_peer_add_remote_candidate(g.p, ""), CS_ESTATE);
+    assert_int_equal(cs_peer_add_remote_candidate(g.p, NULL), CS_EINVAL);
+    assert_int_equal(cs_peer_answer(g.p, NULL, answer, &err), CS_EINVAL);
+
+    char u[CS_SDP_UFRAG_MAX], p[CS_SDP_PWD_MAX];
+    browser_credentials(&b, u, sizeof u, p, sizeof p);
+    /* only a SHA-1 fingerprint */
+    memset(&err, 0, sizeof err);
+    parse_offer(offer, u, p, "sha-1 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB");
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_EUNSUPPORTED);
+    assert_int_equal(err.code, CS_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "sha-256"));
+    /* no fingerprint at all */
+    memset(&err, 0, sizeof err);
+    parse_offer(offer, u, p, NULL);
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_EUNSUPPORTED);
+    assert_true(err.message[0] != '\0');
+    /* no ICE credentials */
+    memset(&err, 0, sizeof err);
+    char line[128];
+    snprintf(line, sizeof line, "sha-256 %s", br_fp);
+    parse_offer(offer, NULL, NULL, line);
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_EINVAL);
+    assert_true(err.message[0] != '\0');
+    /* nothing changed: still NEW, nothing gathered, nothing taken */
+    run_for(100);
+    assert_int_equal(cs_peer_state(g.p), CS_PEER_NEW);
+    assert_int_equal(g.n_states, 0);
+    assert_int_equal(g.n_cands, 0);
+    assert_int_equal(g.end_of_candidates, 0);
+    assert_int_equal(cs_peer_add_remote_candidate(g.p, b.cands[0]), CS_ESTATE);
+
+    /* a good offer */
+    browser_offer(&b, offer, br_fp);
+    assert_true(cs_peer_same_transport(g.p, offer));
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_OK);
+    char gu[CS_SDP_UFRAG_MAX], gp[CS_SDP_PWD_MAX];
+    cs_strlcpy(gu, answer->media[0].transport.ice_ufrag, sizeof gu);
+    cs_strlcpy(gp, answer->media[0].transport.ice_pwd, sizeof gp);
+    assert_int_equal(cs_peer_state(g.p), CS_PEER_CONNECTING);
+
+    /* renegotiation with another fingerprint: refused, also with new ICE
+     * credentials (that would have restarted ICE) */
+    browser_offer(&b, offer, other_fp);
+    assert_false(cs_peer_same_transport(g.p, offer));
+    memset(&err, 0, sizeof err);
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_EUNSUPPORTED);
+    assert_int_equal(err.code, CS_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "may not change"));
+    snprintf(line, sizeof line, "sha-256 %s", other_fp);
+    parse_offer(offer, "newU", "aNewPasswordOf22CharsXY", line);
+    memset(&err, 0, sizeof err);
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "may not change"));
+    /* an ICE restart in an offer cs_sdp_answer refuses (no rtcp-mux): refused
+     * before anything restarts */
+    snprintf(line, sizeof line, "sha-256 %s", br_fp);
+    parse_offer(offer, "newU", "aNewPasswordOf22CharsXY", line);
+    offer->media[0].rtcp_mux = offer->media[1].rtcp_mux = false;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "rtcp-mux"));
+
+    /* ... and nothing changed: the first offer again gets the same
+     * credentials, and the peer connects with them */
+    browser_offer(&b, offer, br_fp);
+    assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_OK);
+    assert_string_equal(answer->media[0].transport.ice_ufrag, gu);
+    assert_string_equal(answer->media[0].transport.ice_pwd, gp);
+    assert_int_equal(cs_peer_state(g.p), CS_PEER_CONNECTING);
+    assert_int_equal(g.n_states, 1);
+    browser_apply_answer(&b, answer);
+    b.n_sent = 0;                       /* the browser's candidates, now */
+    b.eoc_sent = false;
+    link_t l = {&g, &b};
+    assert_true(run_until(connected, &l, WAIT_MS));
+    browser_to_peer(&g, &b, 1);
+    peer_to_browser(&g, &b, 1);
+    link_free(&g, &b);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    int err;
+    gw_cert = cs_dtls_cert_generate(&err);
+    br_cert = cs_dtls_cert_generate(&err);
+    other_cert = cs_dtls_cert_generate(&err);
+    offer = malloc(sizeof *offer);
+    answer = malloc(sizeof *answer);
+    sdp_text = malloc(CS_SDP_MAX_SIZE);
+    if (!gw_cert || !br_cert || !other_cert || !offer || !answer || !sdp_text)
+        return -1;
+    cs_dtls_cert_fingerprint(gw_cert, gw_fp);
+    cs_dtls_cert_fingerprint(br_cert, br_fp);
+    cs_dtls_cert_fingerprint(other_cert, other_fp);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    cs_dtls_cert_free(gw_cert);
+    cs_dtls_cert_free(br_cert);
+    cs_dtls_cert_free(other_cert);
+    free(offer);
+    free(answer);
+    free(sdp_text);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_connect_and_media, ctx_setup, ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_dtls_client_role_and_close, ctx_setup,
+                                        ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_fingerprint, ctx_setup, ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_after_connect, ctx_setup, ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_ice_restart, ctx_setup, ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_offer_errors, ctx_setup, ctx_teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
