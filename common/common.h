@@ -83,6 +83,10 @@ int cs_random_hex(char *out, size_t len);
 
 /* SHA-256 of data as 64 lower-case hex digits + NUL. */
 int cs_sha256_hex(const void *data, size_t len, char out[65]);
+/* base64(HMAC-SHA1(key, data)): 28 characters + NUL (coturn's TURN REST
+ * credentials). CS_OK or CS_EIO. */
+int cs_hmac_sha1_base64(const void *key, size_t key_len, const void *data, size_t len,
+                        char out[29]);
 
 /* ---- strings ------------------------------------------------------------- */
 

@@ -1,7 +1,8 @@
-/* hash.c — SHA-256 as lower-case hex, through libcrypto's digest API. */
+/* hash.c — SHA-256 as hex and HMAC-SHA1 as base64, through libcrypto. */
 #include "common.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 
 int cs_sha256_hex(const void *data, size_t len, char out[65])
@@ -12,5 +13,17 @@ int cs_sha256_hex(const void *data, size_t len, char out[65])
         return CS_EIO;
     for (unsigned i = 0; i < n; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return CS_OK;
+}
+
+int cs_hmac_sha1_base64(const void *key, size_t key_len, const void *data, size_t len,
+                        char out[29])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!HMAC(EVP_sha1(), key, (int)key_len, data, len, md, &n) || n != 20)
+        return CS_EIO;
+    if (EVP_EncodeBlock((unsigned char *)out, md, (int)n) != 28)
+        return CS_EIO;
     return CS_OK;
 }

@@ -94,6 +94,7 @@ static int ws_http(void *user, const cs_http_request_t *req, cs_http_response_t 
 static void ws_tick(void *user, int64_t now_ms)
 {
     cs_app_t *app = user;
+    cs_app_media_poll(app);
     cs_server_tick(app->server, now_ms);
     cs_engine_tick(app->engine, now_ms);
 }
@@ -205,6 +206,8 @@ int cs_app_start(cs_app_t *app, const cs_config_t *cfg, char *err, size_t errlen
     if (!rc)
         rc = start_signalling(app, err, errlen);
     if (!rc)
+        rc = cs_app_media_start(app, err, errlen);
+    if (!rc)
         rc = start_listening(app, err, errlen);
     if (rc)
         cs_app_free(app);
@@ -232,7 +235,10 @@ int cs_app_run(cs_app_t *app)
 
 void cs_app_free(cs_app_t *app)
 {
-    /* The transport first: closing connections calls back into the server. */
+    /* Media first: its workers wake the loop and its hooks are called from
+     * the server; then the transport: closing connections calls back into
+     * the server. */
+    cs_app_media_stop(app);
     cs_ws_server_free(app->ws);
     cs_engine_free(app->engine);
     cs_server_free(app->server);

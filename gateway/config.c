@@ -82,6 +82,33 @@ static const key_t_ keys[] = {
     {"consult.retain", T_DURATION, F(retain_ms), "24h", NULL, 0, 0,
      "finished consults stay in users' lists this long (always kept in the database)"},
     {"demo", T_BOOL, F(demo), "false", NULL, 0, 0, "print sign-in links for demo users at start"},
+    {"media.workers", T_INT, F(media_workers), "0", NULL, 0, 64,
+     "media worker threads; 0 = one per core"},
+    {"media.addresses", T_STRING, F(media_addresses), "", NULL, 0, 0,
+     "comma-separated local IP addresses to gather ICE candidates on; empty = every non-loopback interface (loopback when there is none)"},
+    {"media.public_address", T_STRING, F(media_public_address), "", NULL, 0, 0,
+     "public IP advertised in host candidates instead of the local one (NAT 1:1); empty = none"},
+    {"media.port_min", T_INT, F(media_port_min), "0", NULL, 0, 65535,
+     "lowest UDP port for media; 0 with port_max 0 = any"},
+    {"media.port_max", T_INT, F(media_port_max), "0", NULL, 0, 65535, "highest UDP port for media"},
+    {"media.stun_server", T_STRING, F(media_stun_server), "", NULL, 0, 0,
+     "IP:port of a STUN server the gateway asks for its server-reflexive address; empty = none"},
+    {"media.dtls_cert", T_STRING, F(media_dtls_cert), "", NULL, 0, 0,
+     "PEM certificate for DTLS-SRTP; empty = an ECDSA P-256 one generated at start"},
+    {"media.dtls_key", T_STRING, F(media_dtls_key), "", NULL, 0, 0, "PEM private key for media.dtls_cert"},
+    {"media.quality_interval", T_DURATION, F(media_quality_interval_ms), "5s", NULL, 0, 0,
+     "how often participants get media.quality"},
+    {"media.test_loss_in", T_INT, F(media_test_loss_in), "0", NULL, 0, 100,
+     "TESTING ONLY: percent of RTP from publishers dropped on arrival"},
+    {"media.test_loss_out", T_INT, F(media_test_loss_out), "0", NULL, 0, 100,
+     "TESTING ONLY: percent of RTP to subscribers dropped before sending"},
+    {"turn.urls", T_STRING, F(turn_urls), "", NULL, 0, 0,
+     "comma-separated stun:/turn:/turns: URLs handed to browsers; empty = none"},
+    {"turn.secret", T_STRING, F(turn_secret), "", NULL, 0, 0,
+     "coturn static-auth-secret for time-limited TURN credentials (prefer turn.secret_file)"},
+    {"turn.secret_file", T_STRING, F(turn_secret_file), "", NULL, 0, 0,
+     "file holding the coturn static-auth-secret"},
+    {"turn.ttl", T_DURATION, F(turn_ttl_ms), "12h", NULL, 0, 0, "validity of TURN credentials"},
 };
 
 static const key_t_ *find_key(const char *key)
@@ -281,6 +308,18 @@ int cs_config_validate(const cs_config_t *cfg, char *err, size_t errlen)
                  cfg->listen_address);
         return CS_EINVAL;
     }
+    if (!cfg->media_dtls_cert[0] != !cfg->media_dtls_key[0]) {
+        snprintf(err, errlen, "media.dtls_cert and media.dtls_key must be set together");
+        return CS_EINVAL;
+    }
+    if (cfg->media_port_min > cfg->media_port_max) {
+        snprintf(err, errlen, "media.port_min must not be above media.port_max");
+        return CS_EINVAL;
+    }
+    if (strstr(cfg->turn_urls, "turn") && !cfg->turn_secret[0] && !cfg->turn_secret_file[0]) {
+        snprintf(err, errlen, "turn.urls has a TURN server: set turn.secret_file (or turn.secret)");
+        return CS_EINVAL;
+    }
     for (int u = 0; u < CS_URGENCY_COUNT; u++) {
         if (!(cfg->warn_ms[u] <= cfg->deadline_ms[u] && cfg->deadline_ms[u] <= cfg->expire_ms[u])) {
             snprintf(err, errlen, "queue.%s: warn <= deadline <= expire is required",
@@ -297,7 +336,8 @@ static void print_value(const key_t_ *k, const cs_config_t *cfg, FILE *out)
     switch (k->type) {
     case T_STRING:
     case T_ENUM:
-        fprintf(out, "%s", field);
+        /* A secret given inline is never printed back. */
+        fprintf(out, "%s", strcmp(k->key, "turn.secret") == 0 && field[0] ? "(set)" : field);
         break;
     case T_BOOL:
         fprintf(out, "%s", *(const bool *)field ? "true" : "false");

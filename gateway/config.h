@@ -51,6 +51,20 @@ typedef struct {
     int64_t retain_ms;
     bool auto_route_overdue;
     bool demo;
+    /* media */
+    int64_t media_workers;
+    char media_addresses[512];     /* comma-separated IP literals; "" = every interface */
+    char media_public_address[64];
+    int64_t media_port_min, media_port_max;
+    char media_stun_server[128];   /* host:port the gateway itself uses for srflx */
+    char media_dtls_cert[CS_PATH_MAX];
+    char media_dtls_key[CS_PATH_MAX];
+    int64_t media_quality_interval_ms;
+    int64_t media_test_loss_in, media_test_loss_out;
+    char turn_urls[1024];          /* comma-separated stun:/turn:/turns: URLs for clients */
+    char turn_secret_file[CS_PATH_MAX];
+    char turn_secret[256];
+    int64_t turn_ttl_ms;
     /* routes.<from> = to1,to2 */
     struct { char from[CS_TENANT_MAX]; char to[CS_TENANT_MAX]; } routes[32];
     int n_routes;

@@ -1,13 +1,17 @@
 /*
- * gateway.h — the Consilium gateway process: where signalling, storage (and,
- * later, media) meet. main.c parses the command line; app.c builds the parts
- * from the configuration and runs the event loop; http.c answers the
- * operational endpoints; secrets.c keeps the generated secrets.
+ * gateway.h — the Consilium gateway process: where signalling, storage and
+ * media meet. main.c parses the command line; app.c builds the parts from the
+ * configuration and runs the event loop; media.c connects the signalling
+ * server to the media engine; http.c answers the operational endpoints;
+ * secrets.c keeps the generated secrets.
  */
 #ifndef CS_GATEWAY_H
 #define CS_GATEWAY_H
 
+#include <stdio.h>
+
 #include "config.h"
+#include "media/engine/engine.h"
 #include "signaling/auth/auth.h"
 #include "signaling/consult/consult.h"
 #include "signaling/server/server.h"
@@ -16,8 +20,11 @@
 
 #define CS_VERSION "0.1.0"
 
+typedef struct cs_app_media cs_app_media_t;
+
 typedef struct {
     cs_config_t cfg;
+    cs_app_media_t *media;
     cs_storage_t *storage;
     cs_auth_t *auth;
     cs_server_t *server;
@@ -38,8 +45,18 @@ cs_auth_t *cs_app_auth_from_config(const cs_config_t *cfg, char *err, size_t err
 /* Prints sign-in links for the demo users to stdout. */
 void cs_app_print_demo_links(const cs_app_t *app);
 
+/* media.c: starts the media engine and attaches it to the server (after
+ * the server exists, before listening); stop is safe to call twice. */
+int cs_app_media_start(cs_app_t *app, char *err, size_t errlen);
+void cs_app_media_stop(cs_app_t *app);
+/* Delivers the media engine's waiting events (on every loop wake-up). */
+void cs_app_media_poll(cs_app_t *app);
+void cs_app_media_metrics(cs_app_t *app, FILE *f);
+
 /* http.c: /healthz and /metrics. */
 int cs_http_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp);
+/* The "# HELP" and "# TYPE" lines of one Prometheus metric. */
+void cs_metric_header(FILE *f, const char *name, const char *type, const char *help);
 
 /* secrets.c: reads the file, or creates it with len random bytes as hex. */
 int cs_secret_load_or_create(const char *path, size_t len, unsigned char *out, size_t cap,

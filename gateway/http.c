@@ -28,7 +28,7 @@ static int healthz(cs_app_t *app, cs_http_response_t *resp)
     return 1;
 }
 
-static void metric(FILE *f, const char *name, const char *type, const char *help)
+void cs_metric_header(FILE *f, const char *name, const char *type, const char *help)
 {
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -46,22 +46,22 @@ static void write_metrics(cs_app_t *app, FILE *f)
     cs_server_stats_t ss;
     cs_engine_stats(app->engine, &es);
     cs_server_stats(app->server, &ss);
-    metric(f, "consilium_connections", "gauge", "Open WebSocket connections.");
+    cs_metric_header(f, "consilium_connections", "gauge", "Open WebSocket connections.");
     fprintf(f, "consilium_connections %d\n", cs_ws_connections(app->ws));
-    metric(f, "consilium_sessions", "gauge", "Authenticated signalling sessions.");
+    cs_metric_header(f, "consilium_sessions", "gauge", "Authenticated signalling sessions.");
     fprintf(f, "consilium_sessions %llu\n", (unsigned long long)ss.sessions);
-    metric(f, "consilium_users_online", "gauge", "Distinct users with at least one session.");
+    cs_metric_header(f, "consilium_users_online", "gauge", "Distinct users with at least one session.");
     fprintf(f, "consilium_users_online %zu\n", es.users_online);
-    metric(f, "consilium_specialists_available", "gauge", "Specialists whose presence is available.");
+    cs_metric_header(f, "consilium_specialists_available", "gauge", "Specialists whose presence is available.");
     fprintf(f, "consilium_specialists_available %zu\n", es.specialists_available);
-    metric(f, "consilium_consults", "gauge",
+    cs_metric_header(f, "consilium_consults", "gauge",
            "Consults in memory by state (all unfinished, and finished ones still retained).");
     for (int i = 0; i < CS_STATE_COUNT; i++)
         fprintf(f, "consilium_consults{state=\"%s\"} %zu\n", cs_state_name((cs_state_t)i),
                 es.consults_by_state[i]);
-    metric(f, "consilium_queue_length", "gauge", "Requests waiting, by receiving tenant, specialty and urgency.");
+    cs_metric_header(f, "consilium_queue_length", "gauge", "Requests waiting, by receiving tenant, specialty and urgency.");
     cs_engine_queues(app->engine, queue_line, f);
-    metric(f, "consilium_pairing_seconds", "histogram", "Time from request to acceptance.");
+    cs_metric_header(f, "consilium_pairing_seconds", "histogram", "Time from request to acceptance.");
     uint64_t cum = 0;
     for (size_t i = 0; i < 12; i++) {
         cum += es.pairing_buckets[i];
@@ -73,15 +73,16 @@ static void write_metrics(cs_app_t *app, FILE *f)
     }
     fprintf(f, "consilium_pairing_seconds_sum %.3f\n", es.pairing_sum_s);
     fprintf(f, "consilium_pairing_seconds_count %llu\n", (unsigned long long)es.pairing_count);
-    metric(f, "consilium_messages_total", "counter", "Signalling messages received.");
+    cs_metric_header(f, "consilium_messages_total", "counter", "Signalling messages received.");
     fprintf(f, "consilium_messages_total %llu\n", (unsigned long long)ss.messages);
-    metric(f, "consilium_errors_total", "counter", "Error replies sent.");
+    cs_metric_header(f, "consilium_errors_total", "counter", "Error replies sent.");
     fprintf(f, "consilium_errors_total %llu\n", (unsigned long long)ss.errors);
-    metric(f, "consilium_rate_limited_total", "counter", "Messages refused by the rate limit.");
+    cs_metric_header(f, "consilium_rate_limited_total", "counter", "Messages refused by the rate limit.");
     fprintf(f, "consilium_rate_limited_total %llu\n", (unsigned long long)ss.rate_limited);
-    metric(f, "consilium_auth_failures_total", "counter", "Refused hello messages.");
+    cs_metric_header(f, "consilium_auth_failures_total", "counter", "Refused hello messages.");
     fprintf(f, "consilium_auth_failures_total %llu\n", (unsigned long long)ss.auth_failures);
-    metric(f, "consilium_uptime_seconds", "gauge", "Seconds since the gateway started.");
+    cs_app_media_metrics(app, f);
+    cs_metric_header(f, "consilium_uptime_seconds", "gauge", "Seconds since the gateway started.");
     fprintf(f, "consilium_uptime_seconds %lld\n", (long long)((cs_now_ms() - app->started_at) / 1000));
 }
 

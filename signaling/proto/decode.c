@@ -76,7 +76,7 @@ static int get_str(json_t *obj, const char *name, char *dst, size_t max, bool re
     const char *s = json_string_value(v);
     if (len >= max)
         return fail_field(err, name, "is too long");
-    if (strlen(s) != len || !text_ok(s, max == CS_REASON_MAX))
+    if (strlen(s) != len || !text_ok(s, max == CS_REASON_MAX || max == CS_OFFER_SDP_MAX))
         return fail_field(err, name, "contains control characters");
     if (required && len == 0)
         return fail_field(err, name, "must not be empty");
@@ -206,6 +206,50 @@ static int decode_invite(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
     return get_str(o, "name", m->u.invite.name, CS_NAME_MAX, !m->u.invite.subject[0], e);
 }
 
+/* "sources": {"<mid>": "camera", ...}; optional. */
+static int decode_sources(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    json_t *src = json_object_get(o, "sources");
+    if (!src || json_is_null(src))
+        return CS_OK;
+    if (!json_is_object(src))
+        return fail_field(e, "sources", "must be an object");
+    if (json_object_size(src) > CS_MAX_MEDIA_SOURCES)
+        return fail_field(e, "sources", "has too many entries");
+    const char *mid;
+    json_t *v;
+    json_object_foreach(src, mid, v) {
+        int i = m->u.media_offer.n_sources;
+        if (!mid[0] || strlen(mid) >= CS_MID_MAX || !text_ok(mid, false))
+            return fail_field(e, "sources", "has a key that is not a mid");
+        if (!json_is_string(v) ||
+            cs_media_source_parse(json_string_value(v), &m->u.media_offer.sources[i].source))
+            return fail_field(e, "sources", "values must be microphone, camera or screen");
+        cs_strlcpy(m->u.media_offer.sources[i].mid, mid, CS_MID_MAX);
+        m->u.media_offer.n_sources++;
+    }
+    return CS_OK;
+}
+
+static int decode_media_offer(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_consult_id(o, m->u.media_offer.consult_id, e);
+    if (!rc)
+        rc = get_str(o, "sdp", m->u.media_offer.sdp, CS_OFFER_SDP_MAX, true, e);
+    return rc ? rc : decode_sources(o, m, e);
+}
+
+static int decode_media_candidate(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_consult_id(o, m->u.media_candidate.consult_id, e);
+    if (!rc && !json_is_string(json_object_get(o, "candidate"))) {
+        cs_strlcpy(e->field, "candidate", sizeof e->field);
+        return fail(e, CS_EINVAL, "missing field '%s'", "candidate");
+    }
+    return rc ? rc
+              : get_str(o, "candidate", m->u.media_candidate.candidate, CS_CANDIDATE_MAX, false, e);
+}
+
 static const struct {
     const char *name;
     cs_msg_type_t type;
@@ -226,6 +270,9 @@ static const struct {
     {"consult.leave", CS_MSG_CONSULT_LEAVE, decode_consult_ref},
     {"consult.end", CS_MSG_CONSULT_END, decode_consult_ref},
     {"consult.history", CS_MSG_CONSULT_HISTORY, decode_consult_ref},
+    {"media.offer", CS_MSG_MEDIA_OFFER, decode_media_offer},
+    {"media.candidate", CS_MSG_MEDIA_CANDIDATE, decode_media_candidate},
+    {"media.leave", CS_MSG_MEDIA_LEAVE, decode_consult_ref},
 };
 
 const char *cs_msg_type_name(cs_msg_type_t t)

@@ -245,6 +245,28 @@ void cs_proto_snapshot_set_policy(cs_proto_snapshot_t *s, const int64_t warn_ms[
                                   "routes", to ? to : json_array()));
 }
 
+void cs_proto_snapshot_set_media(cs_proto_snapshot_t *s, const cs_proto_ice_server_t *servers,
+                                 size_t n, int max_participants)
+{
+    if (!s)
+        return;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        json_t *urls = json_array();
+        for (size_t k = 0; urls && k < servers[i].n_urls && k < CS_MAX_ICE_URLS; k++)
+            json_array_append_new(urls, json_string(servers[i].urls[k]));
+        json_t *one = json_pack("{s:o}", "urls", urls ? urls : json_array());
+        if (one && servers[i].username) {
+            json_object_set_new(one, "username", json_string(servers[i].username));
+            json_object_set_new(one, "credential", json_string(servers[i].credential));
+        }
+        json_array_append_new(list, one);
+    }
+    json_object_set_new(s->root, "media",
+                        json_pack("{s:o, s:i}", "ice_servers", list ? list : json_array(),
+                                  "max_participants", max_participants));
+}
+
 char *cs_proto_snapshot_finish(cs_proto_snapshot_t *s)
 {
     if (!s)
@@ -254,4 +276,78 @@ char *cs_proto_snapshot_finish(cs_proto_snapshot_t *s)
     json_t *root = s->root;
     free(s);
     return finish(root);
+}
+
+/* ---- media ---------------------------------------------------------------- */
+
+static json_t *tracks_json(const cs_proto_track_t *t, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        json_t *one = json_pack("{s:s, s:s, s:s, s:s, s:s}", "track_id", t[i].track_id, "user",
+                                t[i].user, "name", t[i].name, "kind",
+                                t[i].video ? "video" : "audio", "source",
+                                cs_media_source_name(t[i].source));
+        if (one && t[i].mid[0])
+            json_object_set_new(one, "mid", json_string(t[i].mid));
+        json_array_append_new(list, one);
+    }
+    return list;
+}
+
+char *cs_proto_encode_media_answer(const char *req_id, const char *consult_id, const char *sdp,
+                                   const cs_proto_track_t *tracks, size_t n)
+{
+    json_t *list = tracks_json(tracks, n);
+    return finish(with_id(json_pack("{s:s, s:s, s:s, s:o}", "type", "media.answer", "consult_id",
+                                    consult_id, "sdp", sdp, "tracks",
+                                    list ? list : json_array()),
+                          req_id));
+}
+
+char *cs_proto_encode_media_tracks(const char *consult_id, const cs_proto_track_t *tracks,
+                                   size_t n)
+{
+    json_t *list = tracks_json(tracks, n);
+    return finish(json_pack("{s:s, s:s, s:o}", "type", "media.tracks", "consult_id", consult_id,
+                            "tracks", list ? list : json_array()));
+}
+
+char *cs_proto_encode_media_candidate(const char *consult_id, const char *candidate)
+{
+    return finish(json_pack("{s:s, s:s, s:s}", "type", "media.candidate", "consult_id",
+                            consult_id, "candidate", candidate));
+}
+
+char *cs_proto_encode_media_state(const char *consult_id, const char *state, const char *reason)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "type", "media.state", "consult_id", consult_id,
+                          "state", state);
+    if (o && reason && reason[0])
+        json_object_set_new(o, "reason", json_string(reason));
+    return finish(o);
+}
+
+static json_t *number_or_null(double v)
+{
+    return v < 0 ? json_null() : json_real((double)(int64_t)(v * 100 + 0.5) / 100);
+}
+
+static json_t *link_json(const cs_proto_link_t *l)
+{
+    return json_pack("{s:o, s:o, s:o, s:o}", "loss_percent", number_or_null(l->loss_percent),
+                     "jitter_ms", number_or_null(l->jitter_ms), "rtt_ms",
+                     number_or_null(l->rtt_ms), "kbps", number_or_null(l->kbps));
+}
+
+char *cs_proto_encode_media_quality(const char *consult_id, const cs_proto_quality_t *q,
+                                    size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++)
+        json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o}", "user", q[i].user, "name",
+                                              q[i].name, "up", link_json(&q[i].up), "down",
+                                              link_json(&q[i].down)));
+    return finish(json_pack("{s:s, s:s, s:o}", "type", "media.quality", "consult_id", consult_id,
+                            "participants", list ? list : json_array()));
 }

@@ -35,6 +35,10 @@
 #define CS_REQ_ID_MAX 64      /* client-chosen correlation id */
 #define CS_MAX_SPECIALTIES 8
 #define CS_MAX_PARTICIPANTS 8
+#define CS_OFFER_SDP_MAX 65536 /* media.offer sdp */
+#define CS_MID_MAX 33         /* SDP a=mid */
+#define CS_CANDIDATE_MAX 512  /* one "candidate:..." */
+#define CS_MAX_MEDIA_SOURCES 8
 
 typedef enum {
     CS_ROLE_CLINICIAN,
@@ -79,6 +83,11 @@ int cs_presence_parse(const char *s, cs_presence_t *out);
 const char *cs_escalation_name(cs_escalation_t e);
 int cs_escalation_parse(const char *s, cs_escalation_t *out);
 bool cs_state_terminal(cs_state_t s);
+
+/* What a published media track shows: "microphone", "camera", "screen". */
+typedef enum { CS_SOURCE_MICROPHONE, CS_SOURCE_CAMERA, CS_SOURCE_SCREEN, CS_SOURCE_COUNT } cs_media_source_t;
+const char *cs_media_source_name(cs_media_source_t s);
+int cs_media_source_parse(const char *s, cs_media_source_t *out);
 /* True for "[a-z0-9][a-z0-9_-]*" up to max-1 bytes: tenants and specialties. */
 bool cs_slug_valid(const char *s, size_t max);
 /* True for a real calendar date written YYYY-MM-DD. */
@@ -171,6 +180,9 @@ typedef enum {
     CS_MSG_CONSULT_LEAVE,
     CS_MSG_CONSULT_END,
     CS_MSG_CONSULT_HISTORY,
+    CS_MSG_MEDIA_OFFER,
+    CS_MSG_MEDIA_CANDIDATE,
+    CS_MSG_MEDIA_LEAVE,
     CS_MSG_COUNT
 } cs_msg_type_t;
 
@@ -187,7 +199,7 @@ typedef struct {
             cs_mode_t mode;
             char reason[CS_REASON_MAX];
         } request;
-        struct { char consult_id[CS_ID_MAX]; } consult;   /* cancel, accept, decline, join, leave, end, history */
+        struct { char consult_id[CS_ID_MAX]; } consult;   /* cancel, accept, decline, join, leave, end, history, media.leave */
         struct { char consult_id[CS_ID_MAX]; char specialist[CS_SUBJECT_MAX]; } assign;
         struct { char consult_id[CS_ID_MAX]; char tenant[CS_TENANT_MAX]; } route;
         struct {
@@ -196,6 +208,13 @@ typedef struct {
             char subject[CS_SUBJECT_MAX]; /* a known user to add; "" = make an invitation code */
             char name[CS_NAME_MAX];       /* display name for a code invitation */
         } invite;
+        struct {
+            char consult_id[CS_ID_MAX];
+            char sdp[CS_OFFER_SDP_MAX];
+            int n_sources;
+            struct { char mid[CS_MID_MAX]; cs_media_source_t source; } sources[CS_MAX_MEDIA_SOURCES];
+        } media_offer;
+        struct { char consult_id[CS_ID_MAX]; char candidate[CS_CANDIDATE_MAX]; } media_candidate;
     } u;
 } cs_msg_t;
 
@@ -234,6 +253,50 @@ char *cs_proto_encode_presence(const char *subject, const char *name, cs_presenc
 char *cs_proto_encode_history(const char *req_id, const char *consult_id, const cs_event_t *ev,
                               size_t n);
 
+/* ---- media messages ---- */
+
+/* A track published in a consult room; mid is the receiving section of the
+ * addressed client ("" in media.tracks, where it is omitted). */
+typedef struct {
+    char mid[CS_MID_MAX];
+    char track_id[CS_SUBJECT_MAX];
+    char user[CS_SUBJECT_MAX];
+    char name[CS_NAME_MAX];
+    bool video;                   /* kind: "video", else "audio" */
+    cs_media_source_t source;
+} cs_proto_track_t;
+
+/* One direction of a participant's link; negative values are sent as null. */
+typedef struct {
+    double loss_percent, jitter_ms, rtt_ms, kbps;
+} cs_proto_link_t;
+
+typedef struct {
+    char user[CS_SUBJECT_MAX];
+    char name[CS_NAME_MAX];
+    cs_proto_link_t up, down;
+} cs_proto_quality_t;
+
+char *cs_proto_encode_media_answer(const char *req_id, const char *consult_id, const char *sdp,
+                                   const cs_proto_track_t *tracks, size_t n);
+char *cs_proto_encode_media_tracks(const char *consult_id, const cs_proto_track_t *tracks,
+                                   size_t n);
+/* candidate "" is the end of candidates. */
+char *cs_proto_encode_media_candidate(const char *consult_id, const char *candidate);
+/* state: "connecting", "connected", "failed", "closed"; reason may be NULL. */
+char *cs_proto_encode_media_state(const char *consult_id, const char *state, const char *reason);
+char *cs_proto_encode_media_quality(const char *consult_id, const cs_proto_quality_t *q,
+                                    size_t n);
+
+/* STUN/TURN servers for a client's RTCPeerConnection (welcome.media). */
+#define CS_MAX_ICE_URLS 4
+typedef struct {
+    const char *urls[CS_MAX_ICE_URLS];
+    size_t n_urls;
+    const char *username;         /* NULL for STUN */
+    const char *credential;
+} cs_proto_ice_server_t;
+
 /*
  * Builder for the "welcome"/"state" snapshot: the identity, the user's presence,
  * and the consults visible to them. Call begin, add each consult (and each
@@ -254,6 +317,9 @@ void cs_proto_snapshot_add_specialist(cs_proto_snapshot_t *s, const char *subjec
 void cs_proto_snapshot_set_policy(cs_proto_snapshot_t *s, const int64_t warn_ms[],
                                   const int64_t deadline_ms[], const int64_t expire_ms[],
                                   const char *const *routes, int n_routes);
+/* welcome.media: the ICE servers (n may be 0) and the room size limit. */
+void cs_proto_snapshot_set_media(cs_proto_snapshot_t *s, const cs_proto_ice_server_t *servers,
+                                 size_t n, int max_participants);
 char *cs_proto_snapshot_finish(cs_proto_snapshot_t *s);
 
 #endif

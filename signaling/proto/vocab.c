@@ -17,6 +17,7 @@ static const char *const state_names[CS_STATE_COUNT] = {
 static const char *const presence_names[CS_PRESENCE_COUNT] = {"offline", "available", "busy",
                                                               "away"};
 static const char *const escalation_names[CS_ESCALATION_COUNT] = {"none", "warning", "overdue"};
+static const char *const media_source_names[CS_SOURCE_COUNT] = {"microphone", "camera", "screen"};
 
 static int parse_name(const char *const *names, int n, const char *s, int *out)
 {
@@ -50,6 +51,7 @@ NAME_AND_PARSE(mode, cs_mode_t, mode_names, CS_MODE_COUNT)
 NAME_AND_PARSE(state, cs_state_t, state_names, CS_STATE_COUNT)
 NAME_AND_PARSE(presence, cs_presence_t, presence_names, CS_PRESENCE_COUNT)
 NAME_AND_PARSE(escalation, cs_escalation_t, escalation_names, CS_ESCALATION_COUNT)
+NAME_AND_PARSE(media_source, cs_media_source_t, media_source_names, CS_SOURCE_COUNT)
 
 
 bool cs_state_terminal(cs_state_t s)

@@ -104,6 +104,7 @@ void send_snapshot(cs_server_t *s, session_t *ss, const char *type, const char *
         return;
     }
     add_policy(s, ss, snap);
+    media_add_to_snapshot(s, ss, snap);
     cs_engine_visible(s->engine, &ss->id, add_consult, snap);
     if (ss->id.role == CS_ROLE_COORDINATOR && !ss->id.consult_scope[0])
         cs_engine_users(s->engine, ss->id.tenant, CS_ROLE_SPECIALIST, add_specialist, snap);
@@ -146,6 +147,10 @@ static void consult_action(cs_server_t *s, session_t *ss, const cs_msg_t *m, int
     const cs_consult_t *c = NULL;
     int rc = fn(s->engine, &ss->id, m->u.consult.consult_id, now, &c);
     reply(s, ss, m, rc, c);
+    /* Leaving or ending the room ends its media (when the engine told no
+     * one, e.g. a leave that changed nothing). */
+    if (rc == CS_OK && c && ss->authed)
+        media_check_consult(s, session_first_of_user(s, ss), c);
 }
 
 static void on_decline(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
@@ -222,6 +227,9 @@ static const struct {
     {CS_MSG_CONSULT_LEAVE, NULL, cs_engine_leave, false},
     {CS_MSG_CONSULT_END, NULL, cs_engine_end, false},
     {CS_MSG_CONSULT_HISTORY, on_history, NULL, false},
+    {CS_MSG_MEDIA_OFFER, on_media_offer, NULL, false},
+    {CS_MSG_MEDIA_CANDIDATE, on_media_candidate, NULL, false},
+    {CS_MSG_MEDIA_LEAVE, on_media_leave, NULL, false},
 };
 
 void dispatch(cs_server_t *s, session_t *ss, const cs_msg_t *m)

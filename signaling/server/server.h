@@ -12,6 +12,8 @@
 #ifndef CS_SERVER_H
 #define CS_SERVER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../auth/auth.h"
@@ -56,6 +58,39 @@ void cs_server_on_close(cs_server_t *s, cs_ws_conn_t *c);
 void cs_server_tick(cs_server_t *s, int64_t now_ms);
 /* Closes every session with 1001 (shutdown). */
 void cs_server_close_all(cs_server_t *s);
+
+/*
+ * Media: the server checks who may send media in which consult and keeps
+ * which connection holds which media session; the media itself is the
+ * gateway's (through these hooks), which answers later with
+ * cs_server_media_deliver. A media session is one connection's media in one
+ * consult, numbered by the server (never 0).
+ */
+#define CS_SERVER_MAX_MEDIA_PER_SESSION 4
+
+typedef struct {
+    /* media.offer from a present participant of an accepted or in-progress
+     * realtime consult. CS_OK: posted (the gateway delivers media.answer or
+     * an error carrying m->req_id later); else an error to send now. */
+    int (*offer)(void *user, uint64_t media_id, const cs_identity_t *who, const cs_consult_t *c,
+                 const cs_msg_t *m);
+    /* A trickled candidate of an existing media session. */
+    int (*candidate)(void *user, uint64_t media_id, const char *candidate);
+    /* The media session ends (leave, left the room, consult over, connection closed). */
+    void (*leave)(void *user, uint64_t media_id);
+    /* welcome.media: fills at most cap ICE servers for who; returns how many. */
+    size_t (*ice_servers)(void *user, const cs_identity_t *who, int64_t now_ms,
+                          cs_proto_ice_server_t *out, size_t cap);
+} cs_server_media_hooks_t;
+
+/* hooks are copied; user is borrowed. */
+void cs_server_attach_media(cs_server_t *s, const cs_server_media_hooks_t *hooks, void *user);
+/* Sends json (taken, freed) to the connection holding media_id; false when
+ * that media session is gone. */
+bool cs_server_media_deliver(cs_server_t *s, uint64_t media_id, char *json);
+/* Ends media_id on the server's side (the gateway saw it end): its
+ * connection no longer holds it. */
+void cs_server_media_forget(cs_server_t *s, uint64_t media_id);
 
 typedef struct {
     uint64_t sessions;        /* authenticated sessions now */

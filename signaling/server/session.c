@@ -26,7 +26,10 @@ cs_server_t *cs_server_new(const cs_server_config_t *cfg, const cs_auth_t *auth)
     s->cfg = *cfg;
     s->auth = auth;
     s->by_user = cs_map_new(0);
-    if (!s->by_user) {
+    s->media_by_id = cs_map_new(0);
+    if (!s->by_user || !s->media_by_id) {
+        cs_map_free(s->by_user);
+        cs_map_free(s->media_by_id);
         free(s);
         return NULL;
     }
@@ -45,6 +48,7 @@ void cs_server_free(cs_server_t *s)
         ss = next;
     }
     cs_map_free(s->by_user);
+    cs_map_free(s->media_by_id);
     free(s->memo.json);
     free(s);
 }
@@ -104,6 +108,13 @@ void session_decode_error(cs_server_t *s, session_t *ss, const cs_proto_error_t 
 static void user_key(char *out, size_t size, const char *tenant, const char *subject)
 {
     snprintf(out, size, "%s\x1f%s", tenant, subject);
+}
+
+session_t *session_first_of_user(cs_server_t *s, const session_t *ss)
+{
+    char key[CS_TENANT_MAX + CS_SUBJECT_MAX];
+    user_key(key, sizeof key, ss->id.tenant, ss->id.subject);
+    return cs_map_get(s->by_user, key);
 }
 
 static void unlink_user(cs_server_t *s, session_t *ss)
@@ -171,6 +182,7 @@ void cs_server_on_close(cs_server_t *s, cs_ws_conn_t *c)
     session_t *ss = cs_ws_conn_user(c);
     if (!ss)
         return;
+    media_end(s, ss, NULL);
     if (ss->authed) {
         unlink_user(s, ss);
         cs_engine_disconnect(s->engine, &ss->id, cs_now_ms());
@@ -290,6 +302,8 @@ void cs_server_notify(void *server, const char *tenant, const char *subject, con
     if (!ss)
         return;
     const char *json = memo_encode(s, n);
-    for (; ss; ss = ss->next_of_user)
-        send_text(ss, json);
+    for (session_t *one = ss; one; one = one->next_of_user)
+        send_text(one, json);
+    if (n->kind == CS_NOTICE_CONSULT)
+        media_check_consult(s, ss, n->consult);
 }
