@@ -48,6 +48,9 @@ static void test_every_message_decodes(void **state)
         {"{\"type\":\"consult.leave\"," ID "}", CS_MSG_CONSULT_LEAVE},
         {"{\"type\":\"consult.end\"," ID "}", CS_MSG_CONSULT_END},
         {"{\"type\":\"consult.history\"," ID "}", CS_MSG_CONSULT_HISTORY},
+        {"{\"type\":\"media.offer\"," ID ",\"sdp\":\"v=0\\r\\n\"}", CS_MSG_MEDIA_OFFER},
+        {"{\"type\":\"media.candidate\"," ID ",\"candidate\":\"\"}", CS_MSG_MEDIA_CANDIDATE},
+        {"{\"type\":\"media.leave\"," ID "}", CS_MSG_MEDIA_LEAVE},
     };
     for (size_t i = 0; i < CS_ARRAY_LEN(ok); i++) {
         assert_int_equal(decode(ok[i].json), CS_OK);
@@ -82,6 +85,35 @@ static void expect_invalid(const char *json, int code, const char *needle)
     assert_int_equal(err.code, code);
     if (needle && !strstr(err.message, needle))
         fail_msg("'%s' does not mention '%s'", err.message, needle);
+}
+
+static void test_media_fields(void **state)
+{
+    (void)state;
+    assert_int_equal(decode("{\"type\":\"media.offer\"," ID ",\"sdp\":\"v=0\\r\\na=x\\r\\n\","
+                            "\"sources\":{\"0\":\"microphone\",\"1\":\"camera\",\"2\":\"screen\"}}"),
+                     CS_OK);
+    assert_string_equal(msg.u.media_offer.sdp, "v=0\r\na=x\r\n");
+    assert_int_equal(msg.u.media_offer.n_sources, 3);
+    assert_string_equal(msg.u.media_offer.sources[1].mid, "1");
+    assert_int_equal(msg.u.media_offer.sources[2].source, CS_SOURCE_SCREEN);
+    expect_field("{\"type\":\"media.offer\"," ID "}", "sdp");
+    expect_field("{\"type\":\"media.offer\"," ID ",\"sdp\":\"v=0\",\"sources\":[1]}", "sources");
+    expect_field("{\"type\":\"media.offer\"," ID ",\"sdp\":\"v=0\",\"sources\":{\"0\":\"tv\"}}",
+                 "sources");
+    expect_field("{\"type\":\"media.offer\"," ID ",\"sdp\":\"v=0\",\"sources\":{\"\":\"camera\"}}",
+                 "sources");
+    expect_field("{\"type\":\"media.offer\"," ID ",\"sdp\":\"v=0\\u0001\"}", "sdp");
+    expect_field("{\"type\":\"media.candidate\"," ID "}", "candidate");
+    expect_field("{\"type\":\"media.candidate\"," ID ",\"candidate\":5}", "candidate");
+    /* An SDP longer than the bound is refused, not truncated. */
+    size_t cap = CS_OFFER_SDP_MAX + 200;
+    char *big = malloc(cap);
+    int n = snprintf(big, cap, "{\"type\":\"media.offer\"," ID ",\"sdp\":\"");
+    memset(big + n, 'a', CS_OFFER_SDP_MAX);
+    strcpy(big + n + CS_OFFER_SDP_MAX, "\"}");
+    expect_invalid(big, CS_EINVAL, "sdp");
+    free(big);
 }
 
 static void test_refusals_name_the_field(void **state)
@@ -207,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_every_message_decodes),
         cmocka_unit_test(test_request_fields),
         cmocka_unit_test(test_refusals_name_the_field),
+        cmocka_unit_test(test_media_fields),
         cmocka_unit_test(test_vocabulary),
         cmocka_unit_test(test_encode_consult),
     };
