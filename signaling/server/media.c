@@ -73,19 +73,27 @@ void media_check_consult(cs_server_t *s, session_t *first, const cs_consult_t *c
     }
 }
 
-/* Finds the consult and checks the actor may send media in it. */
+/* Finds the consult and checks the actor may send media in it; *why says
+ * what is wrong for the error reply. */
 static int check_consult(cs_server_t *s, session_t *ss, const char *consult_id,
-                         const cs_consult_t **out)
+                         const cs_consult_t **out, const char **why)
 {
     const cs_consult_t *c = cs_engine_find(s->engine, consult_id);
+    *why = NULL;
     if (!c || !cs_engine_may_see(s->engine, &ss->id, c))
         return CS_ENOTFOUND;
-    if (c->mode != CS_MODE_REALTIME)
+    if (c->mode != CS_MODE_REALTIME) {
+        *why = "a deferred consult has no video call";
         return CS_ESTATE;
-    if (c->state != CS_STATE_ACCEPTED && c->state != CS_STATE_IN_PROGRESS)
+    }
+    if (c->state != CS_STATE_ACCEPTED && c->state != CS_STATE_IN_PROGRESS) {
+        *why = "the consult is not accepted or in progress";
         return CS_ESTATE;
-    if (!present_participant(c, &ss->id))
-        return CS_EPERM;
+    }
+    if (!present_participant(c, &ss->id)) {
+        *why = "join the room first";
+        return CS_ESTATE;
+    }
     *out = c;
     return CS_OK;
 }
@@ -95,10 +103,10 @@ void on_media_offer(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t no
     (void)now;
     const char *cid = m->u.media_offer.consult_id;
     const cs_consult_t *c = NULL;
-    int rc = check_consult(s, ss, cid, &c);
+    const char *why;
+    int rc = check_consult(s, ss, cid, &c, &why);
     if (rc) {
-        session_error(s, ss, m->req_id, rc,
-                      rc == CS_EPERM ? "join the consult before sending media" : NULL);
+        session_error(s, ss, m->req_id, rc, why);
         return;
     }
     if (!s->media.offer) {

@@ -22,6 +22,8 @@ import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+// DESIGN.md's flags (fake camera and microphone): the room pages start a call when the gateway has media.
+import { CHROME_ARGS } from './lib/browser.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -30,8 +32,6 @@ const WEB_ROOT = path.join(repo, 'web');
 const SHOTS = path.join(here, 'screenshots');
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const VIEWPORT = { width: 1366, height: 768 };
-const CHROME_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const WAIT = 15000;
 
 const PATIENT1 = { id: 'SNILS 112-233-445 95', name: 'Иван Сидоров', birth: '1956-03-02', reason: 'Chest pain for 2 hours, ST elevation in V2–V4.' };

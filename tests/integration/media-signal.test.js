@@ -64,7 +64,8 @@ describe('media signalling', () => {
   test('media.offer before joining the room is refused', async () => {
     const r = await clin.request({ type: 'media.offer', consult_id: consult.id, sdp: OFFER });
     assert.equal(r.type, 'error');
-    assert.equal(r.code, 'forbidden');
+    assert.equal(r.code, 'wrong_state');
+    assert.match(r.message, /join/);
   });
 
   test('malformed and unusable offers are invalid sdp; the session goes on', async () => {

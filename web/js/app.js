@@ -2,6 +2,7 @@
 // the view for the user's role (or the call view for #/call/<id>), the page
 // header (centre, user, role, availability switch, connection, language,
 // sign out), the reconnecting banner, announcements and the 1-second ticker.
+// media.* notices go to the room view's call (views/call.js → call.js).
 
 import { h, setChildren, setText } from './dom.js';
 import { t, getLang, setLang, onLangChange, applyI18n, fmtTime, specialtyLabel } from './i18n.js';
@@ -43,6 +44,14 @@ const ctx = {
   /** The centres this coordinator's centre may route to (welcome.policy.routes). */
   routes: () => (session?.policy?.routes ? [...session.policy.routes] : []),
   alerts: () => (session ? session.alerts : []),
+  /** welcome.media (ICE servers, room size), or null from a gateway without media. */
+  mediaConfig: () => session?.media ?? null,
+  /** A sync, for fresh TURN credentials; resolves with the new welcome.media. */
+  async freshMediaConfig() {
+    const state = await ctx.request('sync', {});
+    applyState(state);
+    return session?.media ?? null;
+  },
   isOpen: () => !!client && client.isOpen,
   navigate(hash) {
     if (location.hash === hash) route();
@@ -217,6 +226,7 @@ function onWelcome(msg) {
     confirmedPresence: msg.presence,
     specialists: new Map((msg.specialists || []).map((s) => [s.subject, s])),
     policy: msg.policy || null,
+    media: msg.media || null,
     alerts: session?.alerts || [],
     dismissed: session?.dismissed || new Set(),
   };
@@ -245,6 +255,7 @@ function applyState(msg) {
     session.confirmedPresence = msg.presence;
   }
   if (msg.specialists) session.specialists = new Map(msg.specialists.map((s) => [s.subject, s]));
+  if (msg.media !== undefined) session.media = msg.media || null;
   store.apply(msg);
   rebuildAlerts();
   renderHeader();
@@ -316,7 +327,9 @@ function onNotice(msg) {
       break;
     }
     default:
-      break; // unknown notices are ignored (newer servers)
+      // media.* notices belong to the call in the room view; other unknown ones are ignored (newer servers).
+      if (msg.type.startsWith('media.') && viewKind === 'call') view.onMediaNotice?.(msg);
+      break;
   }
 }
 

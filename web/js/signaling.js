@@ -85,7 +85,7 @@ export class SignalingClient extends EventTarget {
 
   /**
    * Sends {type, id, ...fields}; resolves with the reply (ok, state, pong,
-   * invite, consult.history), rejects with a SignalingError. Nothing is queued
+   * invite, consult.history, media.answer), rejects with a SignalingError. Nothing is queued
    * while disconnected: an action must not be replayed behind the user's back.
    */
   request(type, fields = {}) {

@@ -1,18 +1,18 @@
 // views/call.js — the consultation room, reached by "Join" (#/call/<consult id>).
-// For now it is the signalling side of a call: it joins the room
-// (consult.join), shows the consult and its participants with presence, and
-// offers Leave (consult.leave) and End (consult.end). Leaving this view also
-// leaves the room; after a reconnect the app calls rejoin().
-//
-// MEDIA MILESTONE: the video call mounts into the element marked
-// data-media-slot (see mediaSlot below). It receives the consult id (the media
-// room id) and should be started after a successful join and stopped in
-// destroy(). Nothing else in this file needs to change for it.
+// Joins the room (consult.join), shows the consult and its participants with
+// presence, and offers Leave (consult.leave) and End (consult.end). Leaving
+// this view also leaves the room; after a reconnect the app calls rejoin().
+// For a realtime consult the video call (../call.js, drawn by ./media.js)
+// starts in the data-media-slot section once the join has succeeded, and
+// stops on leave, end, a final state, and destroy(); media.* notices reach it
+// through onMediaNotice().
 
 import { h, setChildren, setText } from '../dom.js';
 import { t, applyI18n, fmtTime, specialtyLabel } from '../i18n.js';
 import { isActive, isFinal, participantOf } from '../store.js';
 import { errorText, announce } from '../errors.js';
+import { MediaCall, mediaSupported } from '../call.js';
+import { createMediaPanel } from './media.js';
 import {
   urgencyBadge, stateBadge, modeBadge, patientLine, centreLine, participantsList, reasonBlock, timesLine,
   actionButton, confirmDialog, now,
@@ -32,12 +32,15 @@ export function createCallView(ctx, consultId) {
   const roomStatus = h('p', { class: 'room-status', role: 'status' });
   const actions = h('div', { class: 'card-actions call-actions' });
   const participants = h('div', { class: 'call-participants', 'aria-live': 'polite' });
-  const mediaSlot = h('section', { class: 'media-slot', 'data-media-slot': consultId, 'aria-labelledby': 'media-title' },
-    h('h3', { id: 'media-title', class: 'visually-hidden', 'data-i18n': 'call.media' }),
-    h('div', { class: 'media-placeholder' },
-      h('span', { class: 'media-icon', 'aria-hidden': 'true', text: '▢' }),
-      h('p', { class: 'media-title', 'data-i18n': 'call.mediaPlaceholder' }),
-      h('p', { class: 'hint', 'data-i18n': 'call.mediaNote' })));
+  const mediaSlot = h('section', { class: 'media-slot', 'data-media-slot': consultId, 'aria-labelledby': 'media-title' });
+  const placeholderTitle = h('h3', { id: 'media-title', class: 'visually-hidden' });
+  const placeholderText = h('p', { class: 'media-title' });
+  const placeholder = h('div', { class: 'media-placeholder' },
+    placeholderTitle,
+    h('span', { class: 'media-icon', 'aria-hidden': 'true', text: '▢' }),
+    placeholderText);
+  let call = null;   // the MediaCall, once a realtime room was joined
+  let panel = null;  // its panel
   const back = h('a', { href: '#/', class: 'back-link' }, h('span', { 'aria-hidden': 'true', text: '← ' }), h('span', { 'data-i18n': 'act.back' }));
 
   const el = h('div', { class: 'layout layout-call' },
@@ -72,6 +75,7 @@ export function createCallView(ctx, consultId) {
       leftOnPurpose = false;
       announce(t('call.inRoom'));
       ctx.enterCall();
+      startMedia();
     } catch (err) {
       joinError = errorText(err, 'join');
     } finally {
@@ -80,7 +84,73 @@ export function createCallView(ctx, consultId) {
     }
   }
 
+  // ---- the video call ----------------------------------------------------------
+
+  const mediaReason = (c) => {
+    if (!c) return 'call.mediaPlaceholder';
+    if (c.mode !== 'realtime') return 'call.mediaDeferred';
+    if (isFinal(c)) return 'call.mediaEnded';
+    if (!ctx.mediaConfig()) return 'call.mediaUnavailable';
+    if (!mediaSupported()) return 'call.mediaUnsupported';
+    return 'call.mediaPlaceholder';
+  };
+
+  function startMedia() {
+    const c = consult();
+    if (!c || c.mode !== 'realtime' || !isActive(c) || !ctx.mediaConfig() || !mediaSupported()) return;
+    if (!call) {
+      call = new MediaCall({
+        consultId,
+        request: (type, fields) => ctx.request(type, fields),
+        isOpen: () => ctx.isOpen(),
+        config: () => ctx.mediaConfig(),
+        freshConfig: () => ctx.freshMediaConfig(),
+        expectedPeers: () => (consult()?.participants || [])
+          .filter((p) => p.present && !(p.subject === user.subject && p.tenant === user.tenant)).length,
+      });
+      panel = createMediaPanel(call, {
+        me: user,
+        present: () => (consult()?.participants || [])
+          .filter((p) => p.present && !(p.subject === user.subject && p.tenant === user.tenant)),
+      });
+    }
+    call.start();
+    renderMedia();
+  }
+
+  function stopMedia(opts) {
+    if (call && call.status !== 'stopped' && call.status !== 'idle') call.stop(opts);
+    renderMedia();
+  }
+
+  function renderMedia() {
+    const c = consult();
+    const live = !!call && joined && !!c && isActive(c) && call.status !== 'idle';
+    mediaSlot.classList.toggle('is-live', live);
+    if (live) {
+      if (mediaSlot.firstChild !== panel.el) setChildren(mediaSlot, panel.el);
+      panel.render(); // presence may have changed
+      fitMedia();
+      return;
+    }
+    setText(placeholderTitle, t('call.media'));
+    setText(placeholderText, t(mediaReason(c)));
+    if (mediaSlot.firstChild !== placeholder) setChildren(mediaSlot, placeholder);
+  }
+
+  /** The live panel fills the window below its top (at least 400 px), toolbar in view. */
+  function fitMedia() {
+    if (!mediaSlot.classList.contains('is-live')) return;
+    const top = mediaSlot.getBoundingClientRect().top + window.scrollY;
+    const height = Math.round(Math.min(900, Math.max(400, window.innerHeight - top - 16)));
+    if (mediaSlot.style.getPropertyValue('--media-h') !== `${height}px`) mediaSlot.style.setProperty('--media-h', `${height}px`);
+  }
+  const headObserver = new ResizeObserver(() => fitMedia());
+  headObserver.observe(el.querySelector('.call-head'));
+  window.addEventListener('resize', fitMedia);
+
   async function leave() {
+    stopMedia({ leave: true });
     const reply = await ctx.act('consult.leave', { consult_id: consultId });
     if (reply) {
       joined = false;
@@ -93,9 +163,13 @@ export function createCallView(ctx, consultId) {
   async function end() {
     const c = consult();
     const ok = await confirmDialog({ title: t('confirm.end.title'), body: t('confirm.end.body', { patient: c?.patient?.name || '' }), ok: t('confirm.end.ok') });
-    if (ok && await ctx.act('consult.end', { consult_id: consultId })) {
+    if (!ok) return;
+    stopMedia({ leave: true }); // consult.end would end it anyway; this closes ours first
+    if (await ctx.act('consult.end', { consult_id: consultId })) {
       joined = false;
       ctx.leaveCall();
+    } else if (joined) {
+      startMedia(); // not ended (the error says why): the call goes on
     }
   }
 
@@ -109,6 +183,7 @@ export function createCallView(ctx, consultId) {
       setText(roomStatus, '');
       setChildren(actions);
       setChildren(participants);
+      renderMedia();
       return;
     }
     setText(title, `${t('call.title')}: ${specialtyLabel(c.specialty)}`);
@@ -127,6 +202,7 @@ export function createCallView(ctx, consultId) {
     if (isFinal(c)) {
       if (joined) ctx.leaveCall();
       joined = false;
+      stopMedia({ leave: false });
       const key = c.state === 'ended' ? 'call.ended' : c.state === 'cancelled' ? 'call.cancelled' : 'call.expired';
       status = t(key, { time: fmtTime(c.ended_at ?? c.updated_at, now()) });
     } else if (!isActive(c)) status = t('call.notOpen');
@@ -149,6 +225,7 @@ export function createCallView(ctx, consultId) {
     const focusName = actions.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
     setChildren(actions, buttons);
     if (focusName) actions.querySelector(`[data-focus="${focusName}"]`)?.focus();
+    renderMedia();
   }
 
   applyI18n(el);
@@ -159,14 +236,24 @@ export function createCallView(ctx, consultId) {
   return {
     el,
     update,
-    relabel() { applyI18n(el); update(); },
-    /** After a reconnect (welcome): the server marked us absent when the link dropped. */
+    relabel() { applyI18n(el); update(); panel?.render(); },
+    /** After a reconnect (welcome): the server marked us absent when the link dropped,
+     *  and ended this connection's media; the call starts again after the join. */
     rejoin() {
       joined = false;
+      if (call) call.stop({ leave: false, release: leftOnPurpose });
       if (!leftOnPurpose) join();
       else update();
     },
+    /** media.* notices (app.js). */
+    onMediaNotice(msg) {
+      call?.onNotice(msg);
+    },
     destroy() {
+      headObserver.disconnect();
+      window.removeEventListener('resize', fitMedia);
+      if (call) call.stop({ leave: true });
+      panel?.destroy();
       const c = consult();
       if (joined && c && isActive(c) && ctx.isOpen()) {
         ctx.request('consult.leave', { consult_id: consultId }).then((r) => store.apply(r), () => {});
