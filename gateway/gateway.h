@@ -57,6 +57,9 @@ void cs_app_media_metrics(cs_app_t *app, FILE *f);
 int cs_http_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp);
 /* The "# HELP" and "# TYPE" lines of one Prometheus metric. */
 void cs_metric_header(FILE *f, const char *name, const char *type, const char *help);
+/* The header lines and one unlabelled sample. */
+void cs_metric_value(FILE *f, const char *name, const char *type, const char *help,
+                     unsigned long long value);
 
 /* secrets.c: reads the file, or creates it with len random bytes as hex. */
 int cs_secret_load_or_create(const char *path, size_t len, unsigned char *out, size_t cap,

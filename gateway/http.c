@@ -33,6 +33,13 @@ void cs_metric_header(FILE *f, const char *name, const char *type, const char *h
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+void cs_metric_value(FILE *f, const char *name, const char *type, const char *help,
+                     unsigned long long value)
+{
+    cs_metric_header(f, name, type, help);
+    fprintf(f, "%s %llu\n", name, value);
+}
+
 static void queue_line(void *user, const char *tenant, const char *specialty, cs_urgency_t u,
                        size_t length)
 {
@@ -46,14 +53,14 @@ static void write_metrics(cs_app_t *app, FILE *f)
     cs_server_stats_t ss;
     cs_engine_stats(app->engine, &es);
     cs_server_stats(app->server, &ss);
-    cs_metric_header(f, "consilium_connections", "gauge", "Open WebSocket connections.");
-    fprintf(f, "consilium_connections %d\n", cs_ws_connections(app->ws));
-    cs_metric_header(f, "consilium_sessions", "gauge", "Authenticated signalling sessions.");
-    fprintf(f, "consilium_sessions %llu\n", (unsigned long long)ss.sessions);
-    cs_metric_header(f, "consilium_users_online", "gauge", "Distinct users with at least one session.");
-    fprintf(f, "consilium_users_online %zu\n", es.users_online);
-    cs_metric_header(f, "consilium_specialists_available", "gauge", "Specialists whose presence is available.");
-    fprintf(f, "consilium_specialists_available %zu\n", es.specialists_available);
+    cs_metric_value(f, "consilium_connections", "gauge", "Open WebSocket connections.",
+                    (unsigned long long)cs_ws_connections(app->ws));
+    cs_metric_value(f, "consilium_sessions", "gauge", "Authenticated signalling sessions.",
+                    (unsigned long long)ss.sessions);
+    cs_metric_value(f, "consilium_users_online", "gauge", "Distinct users with at least one session.",
+                    es.users_online);
+    cs_metric_value(f, "consilium_specialists_available", "gauge",
+                    "Specialists whose presence is available.", es.specialists_available);
     cs_metric_header(f, "consilium_consults", "gauge",
            "Consults in memory by state (all unfinished, and finished ones still retained).");
     for (int i = 0; i < CS_STATE_COUNT; i++)
@@ -73,17 +80,17 @@ static void write_metrics(cs_app_t *app, FILE *f)
     }
     fprintf(f, "consilium_pairing_seconds_sum %.3f\n", es.pairing_sum_s);
     fprintf(f, "consilium_pairing_seconds_count %llu\n", (unsigned long long)es.pairing_count);
-    cs_metric_header(f, "consilium_messages_total", "counter", "Signalling messages received.");
-    fprintf(f, "consilium_messages_total %llu\n", (unsigned long long)ss.messages);
-    cs_metric_header(f, "consilium_errors_total", "counter", "Error replies sent.");
-    fprintf(f, "consilium_errors_total %llu\n", (unsigned long long)ss.errors);
-    cs_metric_header(f, "consilium_rate_limited_total", "counter", "Messages refused by the rate limit.");
-    fprintf(f, "consilium_rate_limited_total %llu\n", (unsigned long long)ss.rate_limited);
-    cs_metric_header(f, "consilium_auth_failures_total", "counter", "Refused hello messages.");
-    fprintf(f, "consilium_auth_failures_total %llu\n", (unsigned long long)ss.auth_failures);
+    cs_metric_value(f, "consilium_messages_total", "counter", "Signalling messages received.",
+                    (unsigned long long)ss.messages);
+    cs_metric_value(f, "consilium_errors_total", "counter", "Error replies sent.",
+                    (unsigned long long)ss.errors);
+    cs_metric_value(f, "consilium_rate_limited_total", "counter", "Messages refused by the rate limit.",
+                    (unsigned long long)ss.rate_limited);
+    cs_metric_value(f, "consilium_auth_failures_total", "counter", "Refused hello messages.",
+                    (unsigned long long)ss.auth_failures);
     cs_app_media_metrics(app, f);
-    cs_metric_header(f, "consilium_uptime_seconds", "gauge", "Seconds since the gateway started.");
-    fprintf(f, "consilium_uptime_seconds %lld\n", (long long)((cs_now_ms() - app->started_at) / 1000));
+    cs_metric_value(f, "consilium_uptime_seconds", "gauge", "Seconds since the gateway started.",
+                    (unsigned long long)((cs_now_ms() - app->started_at) / 1000));
 }
 
 static int metrics(cs_app_t *app, cs_http_response_t *resp)

@@ -429,14 +429,13 @@ void cs_app_media_metrics(cs_app_t *app, FILE *f)
         return;
     cs_media_engine_stats_t st;
     cs_media_engine_stats(app->media->engine, &st);
-    cs_metric_header(f, "consilium_media_workers", "gauge", "Media worker threads.");
-    fprintf(f, "consilium_media_workers %u\n", st.workers);
-    cs_metric_header(f, "consilium_media_rooms", "gauge", "Consult rooms with media.");
-    fprintf(f, "consilium_media_rooms %llu\n", (unsigned long long)st.rooms);
-    cs_metric_header(f, "consilium_media_sessions", "gauge", "Participants' media sessions.");
-    fprintf(f, "consilium_media_sessions %llu\n", (unsigned long long)st.sessions);
-    cs_metric_header(f, "consilium_media_connected", "gauge", "Media sessions with DTLS-SRTP up.");
-    fprintf(f, "consilium_media_connected %llu\n", (unsigned long long)st.connected);
+    cs_metric_value(f, "consilium_media_workers", "gauge", "Media worker threads.", st.workers);
+    cs_metric_value(f, "consilium_media_rooms", "gauge", "Consult rooms with media.",
+                    (unsigned long long)st.rooms);
+    cs_metric_value(f, "consilium_media_sessions", "gauge", "Participants' media sessions.",
+                    (unsigned long long)st.sessions);
+    cs_metric_value(f, "consilium_media_connected", "gauge", "Media sessions with DTLS-SRTP up.",
+                    (unsigned long long)st.connected);
     static const struct {
         const char *name, *help;
         size_t offset;
@@ -453,13 +452,11 @@ void cs_app_media_metrics(cs_app_t *app, FILE *f)
         {"consilium_media_keyframe_requests_total", "PLI/FIR sent to publishers.", offsetof(cs_router_counters_t, keyframe_requests)},
     };
     for (size_t i = 0; i < CS_ARRAY_LEN(counters); i++) {
-        cs_metric_header(f, counters[i].name, "counter", counters[i].help);
-        fprintf(f, "%s %llu\n", counters[i].name,
-                (unsigned long long)*(const uint64_t *)((const char *)&st.router + counters[i].offset));
+        cs_metric_value(f, counters[i].name, "counter", counters[i].help,
+                        *(const uint64_t *)((const char *)&st.router + counters[i].offset));
     }
-    cs_metric_header(f, "consilium_media_dropped_srtp_total", "counter",
-           "SRTP packets that failed authentication or replay checks.");
-    fprintf(f, "consilium_media_dropped_srtp_total %llu\n", (unsigned long long)st.dropped_srtp);
+    cs_metric_value(f, "consilium_media_dropped_srtp_total", "counter",
+                    "SRTP packets that failed authentication or replay checks.", st.dropped_srtp);
 
     static const struct {
         const char *name, *help;

@@ -321,14 +321,23 @@ void cs_router_member_set_connected(cs_router_t *r, cs_router_member_t *m, bool 
 
 /* ---- packets and timers --------------------------------------------------------------------- */
 
-void cs_router_on_rtcp(cs_router_t *r, cs_router_member_t *m, const uint8_t *buf, size_t len,
-                       int64_t now_us)
+/* What every packet from m does first; false when it is to be ignored. */
+static bool packet_arrives(cs_router_t *r, cs_router_member_t *m, const uint8_t *buf,
+                           int64_t now_us)
 {
     if (!rt_member_ok(r, m) || !buf)
-        return;
+        return false;
     note_time(r, now_us);
     if (m->st_at_us < 0)
         m->st_at_us = now_us;
+    return true;
+}
+
+void cs_router_on_rtcp(cs_router_t *r, cs_router_member_t *m, const uint8_t *buf, size_t len,
+                       int64_t now_us)
+{
+    if (!packet_arrives(r, m, buf, now_us))
+        return;
     r->c.rtcp_in++;
     rt_rtcp_in(r, m, buf, len, now_us);
 }
@@ -336,11 +345,8 @@ void cs_router_on_rtcp(cs_router_t *r, cs_router_member_t *m, const uint8_t *buf
 void cs_router_on_rtp(cs_router_t *r, cs_router_member_t *m, uint8_t *buf, size_t len,
                       int64_t now_us)
 {
-    if (!rt_member_ok(r, m) || !buf)
+    if (!packet_arrives(r, m, buf, now_us))
         return;
-    note_time(r, now_us);
-    if (m->st_at_us < 0)
-        m->st_at_us = now_us;
     r->c.rtp_in++;
     rt_ingest(r, m, buf, len, now_us);
 }
