@@ -33,6 +33,9 @@
 #include "common/common.h"
 #include "media/ice/ice.h"
 
+#define NICE_BROWSER_LINE_MAX (CS_ICE_CANDIDATE_MAX + 2)
+#include "tests/unit/nice_browser.h"
+
 #define WAIT_MS 5000
 #define MAX_CANDS 32
 #define MAX_STATES 32
@@ -48,30 +51,17 @@ static GSource *tick;
 
 /* ---- the context --------------------------------------------------------------------- */
 
-static gboolean on_tick(gpointer unused)
-{
-    (void)unused;
-    return G_SOURCE_CONTINUE;
-}
-
 static int ctx_setup(void **state)
 {
     (void)state;
-    ctx = g_main_context_new();
-    tick = g_timeout_source_new(10);
-    g_source_set_callback(tick, on_tick, NULL, NULL);
-    g_source_attach(tick, ctx);
+    ctx = nice_browser_context_new(&tick);
     return 0;
 }
 
 static int ctx_teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < 1000 && g_main_context_iteration(ctx, FALSE); i++) {
-    }
-    g_source_destroy(tick);
-    g_source_unref(tick);
-    g_main_context_unref(ctx);
+    nice_browser_context_free(ctx, tick);
     return 0;
 }
 
@@ -80,25 +70,13 @@ typedef bool (*cond_fn)(void *arg);
 /* Runs the context until cond holds or ms have passed; whether it held. */
 static bool run_until(cond_fn cond, void *arg, int ms)
 {
-    int64_t end = cs_mono_ms() + ms;
-    while (!cond(arg)) {
-        if (cs_mono_ms() > end)
-            return false;
-        g_main_context_iteration(ctx, TRUE);
-    }
-    return true;
-}
-
-static bool never(void *arg)
-{
-    (void)arg;
-    return false;
+    return nice_browser_run_until(ctx, NULL, cond, arg, ms);
 }
 
 /* Runs the context for ms, to see that nothing (more) happens. */
 static void run_for(int ms)
 {
-    run_until(never, NULL, ms);
+    nice_browser_run_for(ctx, NULL, ms);
 }
 
 /* ---- our side: the gateway's agent --------------------------------------------------- */
@@ -210,41 +188,13 @@ static void assert_no_repeats(const gw_t *g)
         assert_int_not_equal(g->states[i], g->states[i - 1]);
 }
 
-/* ---- the "browser": a raw libnice agent in controlling mode -------------------------- */
+/* ---- the "browser": nice_browser.h, keeping what it receives ------------------------ */
 
 typedef struct {
-    NiceAgent *nice;
-    guint stream;
-    char cands[MAX_CANDS][CS_ICE_CANDIDATE_MAX + 2]; /* "a=candidate:..." */
-    size_t n_cands, n_sent;             /* n_sent: handed to the gateway */
-    bool gathered;
-    guint state;
+    nice_browser_t nb;
     dgram_t rx[MAX_DGRAMS];
     size_t n_rx;
 } browser_t;
-
-static void br_candidate(NiceAgent *nice, NiceCandidate *c, gpointer user)
-{
-    browser_t *b = user;
-    gchar *sdp = nice_agent_generate_local_candidate_sdp(nice, c);
-    if (b->n_cands < MAX_CANDS)
-        cs_strlcpy(b->cands[b->n_cands++], sdp, sizeof b->cands[0]);
-    g_free(sdp);
-}
-
-static void br_gathered(NiceAgent *nice, guint stream, gpointer user)
-{
-    (void)nice, (void)stream;
-    browser_t *b = user;
-    b->gathered = true;
-}
-
-static void br_state(NiceAgent *nice, guint stream, guint component, guint state, gpointer user)
-{
-    (void)nice, (void)stream, (void)component;
-    browser_t *b = user;
-    b->state = state;
-}
 
 static void br_recv(NiceAgent *nice, guint stream, guint component, guint len, gchar *buf,
                     gpointer user)
@@ -260,59 +210,7 @@ static void br_recv(NiceAgent *nice, guint stream, guint component, guint len, g
 static void browser_init(browser_t *b)
 {
     memset(b, 0, sizeof *b);
-    b->nice = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
-                                  NICE_AGENT_OPTION_ICE_TRICKLE |
-                                      NICE_AGENT_OPTION_CONSENT_FRESHNESS |
-                                      NICE_AGENT_OPTION_REGULAR_NOMINATION);
-    assert_non_null(b->nice);
-    g_object_set(b->nice, "controlling-mode", TRUE, "ice-tcp", FALSE, "upnp", FALSE, NULL);
-    NiceAddress lo;
-    nice_address_init(&lo);
-    assert_true(nice_address_set_from_string(&lo, "127.0.0.1"));
-    assert_true(nice_agent_add_local_address(b->nice, &lo));
-    b->stream = nice_agent_add_stream(b->nice, 1);
-    assert_true(b->stream > 0);
-    g_signal_connect(b->nice, "new-candidate-full", G_CALLBACK(br_candidate), b);
-    g_signal_connect(b->nice, "candidate-gathering-done", G_CALLBACK(br_gathered), b);
-    g_signal_connect(b->nice, "component-state-changed", G_CALLBACK(br_state), b);
-    assert_true(nice_agent_attach_recv(b->nice, b->stream, 1, ctx, br_recv, b));
-    assert_true(nice_agent_gather_candidates(b->nice, b->stream));
-    assert_true(b->n_cands > 0);
-}
-
-static void browser_free(browser_t *b)
-{
-    g_signal_handlers_disconnect_by_data(b->nice, b);
-    nice_agent_attach_recv(b->nice, b->stream, 1, ctx, NULL, NULL);
-    g_object_unref(b->nice);
-    b->nice = NULL;
-}
-
-/* After a restart libnice does not gather again: the same candidates, anew. */
-static void browser_recollect(browser_t *b)
-{
-    GSList *list = nice_agent_get_local_candidates(b->nice, b->stream, 1);
-    b->n_cands = b->n_sent = 0;
-    for (GSList *i = list; i; i = i->next)
-        br_candidate(b->nice, i->data, b);
-    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
-    assert_true(b->n_cands > 0);
-}
-
-static void browser_add_remote(browser_t *b, const char *candidate)
-{
-    char line[CS_ICE_CANDIDATE_MAX + 2];
-    snprintf(line, sizeof line, "a=%s", candidate);
-    NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(b->nice, b->stream, line);
-    assert_non_null(c);
-    GSList one = {c, NULL};
-    assert_true(nice_agent_set_remote_candidates(b->nice, b->stream, 1, &one) > 0);
-    nice_candidate_free(c);
-}
-
-static bool browser_connected(const browser_t *b)
-{
-    return b->state == NICE_COMPONENT_STATE_CONNECTED || b->state == NICE_COMPONENT_STATE_READY;
+    nice_browser_init(&b->nb, ctx, br_recv, b);
 }
 
 /* ---- the two together ---------------------------------------------------------------- */
@@ -326,45 +224,73 @@ typedef struct {
 /* Carries what was trickled since the last call. */
 static void pump(link_t *l)
 {
-    while (l->to_gw && !l->g->freed && l->b->n_sent < l->b->n_cands)
-        assert_int_equal(cs_ice_agent_add_remote_candidate(l->g->a, l->b->cands[l->b->n_sent++]),
+    nice_browser_t *nb = &l->b->nb;
+    while (l->to_gw && !l->g->freed && nb->n_sent < nb->n_cands)
+        assert_int_equal(cs_ice_agent_add_remote_candidate(l->g->a, nb->cands[nb->n_sent++]),
                          CS_OK);
     while (l->to_browser && l->g->n_sent < l->g->n_cands)
-        browser_add_remote(l->b, l->g->cands[l->g->n_sent++]);
+        nice_browser_add_remote(nb, l->g->cands[l->g->n_sent++]);
 }
 
 static void exchange_credentials(gw_t *g, browser_t *b)
 {
     char u[CS_ICE_UFRAG_MAX], p[CS_ICE_PWD_MAX];
     assert_int_equal(cs_ice_agent_local_credentials(g->a, u, p), CS_OK);
-    assert_true(nice_agent_set_remote_credentials(b->nice, b->stream, u, p));
-    gchar *bu = NULL, *bp = NULL;
-    assert_true(nice_agent_get_local_credentials(b->nice, b->stream, &bu, &bp));
+    assert_true(nice_agent_set_remote_credentials(b->nb.nice, b->nb.stream, u, p));
+    char bu[257], bp[257];              /* what RFC 8839 allows, larger than libnice's */
+    nice_browser_credentials(&b->nb, bu, sizeof bu, bp, sizeof bp);
     assert_int_equal(cs_ice_agent_set_remote_credentials(g->a, bu, bp), CS_OK);
-    g_free(bu);
-    g_free(bp);
 }
 
 static bool both_connected(void *arg)
 {
     link_t *l = arg;
     pump(l);
-    return cs_ice_agent_state(l->g->a) == CS_ICE_STATE_CONNECTED && browser_connected(l->b);
+    return cs_ice_agent_state(l->g->a) == CS_ICE_STATE_CONNECTED &&
+           nice_browser_connected(&l->b->nb);
 }
 
-static void link_init(link_t *l, gw_t *g, browser_t *b)
+/* A gateway agent with cfg (NULL: loopback_cfg()) and a browser, carrying
+ * candidates both ways. */
+static void link_open(link_t *l, gw_t *g, browser_t *b, const cs_ice_config_t *cfg)
 {
+    cs_ice_config_t lo = loopback_cfg();
+    gw_init(g, cfg ? cfg : &lo);
+    browser_init(b);
     l->g = g;
     l->b = b;
     l->to_gw = l->to_browser = true;
 }
 
-/* The usual order: gateway gathers, credentials cross, candidates trickle. */
-static void connect_pair(link_t *l)
+/* Frees the browser, and the gateway's agent unless the test already did. */
+static void link_close(link_t *l)
+{
+    if (!l->g->freed)
+        cs_ice_agent_free(l->g->a);
+    nice_browser_free(&l->b->nb);
+}
+
+/* The usual order: gateway gathers, credentials cross, candidates trickle;
+ * then the context runs until cond holds. */
+static void start_until(link_t *l, cond_fn cond)
 {
     assert_int_equal(cs_ice_agent_gather(l->g->a), CS_OK);
     exchange_credentials(l->g, l->b);
-    assert_true(run_until(both_connected, l, WAIT_MS));
+    assert_true(run_until(cond, l, WAIT_MS));
+}
+
+static void connect_pair(link_t *l)
+{
+    start_until(l, both_connected);
+}
+
+/* The selected pair as text contains what. */
+static void assert_pair_has(const gw_t *g, const char *what)
+{
+    char pair[128];
+    cs_ice_agent_selected_pair(g->a, pair, sizeof pair);
+    if (!strstr(pair, what))
+        fail_msg("selected pair \"%s\" lacks \"%s\"", pair, what);
 }
 
 typedef struct {
@@ -395,9 +321,7 @@ static void exchange_data(link_t *l)
     size_t g0 = g->n_rx, b0 = b->n_rx;
     for (size_t i = 0; i < CS_ARRAY_LEN(msgs); i++) {
         assert_int_equal(cs_ice_agent_send(g->a, msgs[i].p, msgs[i].len), CS_OK);
-        assert_int_equal(nice_agent_send(b->nice, b->stream, 1, (guint)msgs[i].len,
-                                         (const gchar *)msgs[i].p),
-                         (int)msgs[i].len);
+        nice_browser_send(&b->nb, msgs[i].p, msgs[i].len);
     }
     rx_wait_t w = {l, g0 + 3, b0 + 3};
     assert_true(run_until(received, &w, WAIT_MS));
@@ -532,10 +456,7 @@ static void test_connect_and_data(void **state)
     static gw_t g;
     static browser_t b;
     link_t l;
-    cs_ice_config_t cfg = loopback_cfg();
-    gw_init(&g, &cfg);
-    browser_init(&b);
-    link_init(&l, &g, &b);
+    link_open(&l, &g, &b, NULL);
     connect_pair(&l);
     assert_int_equal(g.gathering_done, 1);
     assert_false(g.bad_candidate);
@@ -566,10 +487,8 @@ static void test_connect_and_data(void **state)
      * follows still comes. */
     static uint8_t huge[CS_ICE_MAX_DATAGRAM + 1];
     memset(huge, 0x80, sizeof huge);
-    assert_int_equal(nice_agent_send(b.nice, b.stream, 1, sizeof huge, (const gchar *)huge),
-                     (int)sizeof huge);
-    assert_int_equal(nice_agent_send(b.nice, b.stream, 1, sizeof huge - 1, (const gchar *)huge),
-                     (int)sizeof huge - 1);
+    nice_browser_send(&b.nb, huge, sizeof huge);
+    nice_browser_send(&b.nb, huge, sizeof huge - 1);
     rx_wait_t w = {&l, 7, 0};
     assert_true(run_until(received, &w, WAIT_MS));
     assert_int_equal(g.rx[6].len, CS_ICE_MAX_DATAGRAM);
@@ -580,8 +499,7 @@ static void test_connect_and_data(void **state)
     run_for(100);
     assert_no_repeats(&g);
     assert_int_equal(gw_last_state(&g), CS_ICE_STATE_CONNECTED);
-    cs_ice_agent_free(g.a);
-    browser_free(&b);
+    link_close(&l);
 }
 
 /* The browser has none of our candidates: only our checks, to the candidates
@@ -592,24 +510,18 @@ static void test_candidates_before_credentials(void **state)
     static gw_t g;
     static browser_t b;
     link_t l;
-    cs_ice_config_t cfg = loopback_cfg();
-    gw_init(&g, &cfg);
-    browser_init(&b);
-    link_init(&l, &g, &b);
+    link_open(&l, &g, &b, NULL);
     l.to_browser = false;
     assert_int_equal(cs_ice_agent_gather(g.a), CS_OK);
     pump(&l);                           /* queued: no credentials yet */
     run_for(50);
     assert_int_equal(cs_ice_agent_state(g.a), CS_ICE_STATE_CHECKING);
-    assert_false(browser_connected(&b));
+    assert_false(nice_browser_connected(&b.nb));
     exchange_credentials(&g, &b);
     assert_true(run_until(both_connected, &l, WAIT_MS));
-    char pair[128];
-    cs_ice_agent_selected_pair(g.a, pair, sizeof pair);
-    assert_non_null(strstr(pair, "(host/host)"));
+    assert_pair_has(&g, "(host/host)");
     exchange_data(&l);
-    cs_ice_agent_free(g.a);
-    browser_free(&b);
+    link_close(&l);
 }
 
 /* Replaces a candidate's address with an mDNS name, as Chromium does. */
@@ -635,24 +547,18 @@ static void test_mdns_browser(void **state)
     static gw_t g;
     static browser_t b;
     link_t l;
-    cs_ice_config_t cfg = loopback_cfg();
-    gw_init(&g, &cfg);
-    browser_init(&b);
-    link_init(&l, &g, &b);
+    link_open(&l, &g, &b, NULL);
     l.to_gw = false;
-    for (size_t i = 0; i < b.n_cands; i++) {
+    for (size_t i = 0; i < b.nb.n_cands; i++) {
         char hidden[CS_ICE_CANDIDATE_MAX + 64];
-        obfuscate(b.cands[i], hidden, sizeof hidden);
+        obfuscate(b.nb.cands[i], hidden, sizeof hidden);
         assert_non_null(strstr(hidden, ".local "));
         assert_int_equal(cs_ice_agent_add_remote_candidate(g.a, hidden), CS_EUNSUPPORTED);
     }
     connect_pair(&l);
-    char pair[128];
-    cs_ice_agent_selected_pair(g.a, pair, sizeof pair);
-    assert_non_null(strstr(pair, "(host/prflx)"));
+    assert_pair_has(&g, "(host/prflx)");
     exchange_data(&l);
-    cs_ice_agent_free(g.a);
-    browser_free(&b);
+    link_close(&l);
 }
 
 static void test_candidate_forms(void **state)
@@ -717,11 +623,10 @@ static void test_candidate_forms(void **state)
 
     /* none of it hurt: the agent still connects */
     browser_init(&b);
-    link_init(&l, &g, &b);
+    l = (link_t){&g, &b, true, true};
     connect_pair(&l);
     exchange_data(&l);
-    cs_ice_agent_free(g.a);
-    browser_free(&b);
+    link_close(&l);
 }
 
 static void test_limit(void **state)
@@ -884,7 +789,7 @@ static bool gw_state_is(void *arg)
 {
     link_t *l = arg;
     pump(l);
-    return gw_last_state(l->g) == CS_ICE_STATE_CONNECTED && browser_connected(l->b);
+    return gw_last_state(l->g) == CS_ICE_STATE_CONNECTED && nice_browser_connected(&l->b->nb);
 }
 
 static void test_restart(void **state)
@@ -893,10 +798,7 @@ static void test_restart(void **state)
     static gw_t g;
     static browser_t b;
     link_t l;
-    cs_ice_config_t cfg = loopback_cfg();
-    gw_init(&g, &cfg);
-    browser_init(&b);
-    link_init(&l, &g, &b);
+    link_open(&l, &g, &b, NULL);
     connect_pair(&l);
     exchange_data(&l);
 
@@ -907,7 +809,7 @@ static void test_restart(void **state)
     assert_string_not_equal(u1, u2);
     assert_string_not_equal(p1, p2);
     assert_int_equal(gw_last_state(&g), CS_ICE_STATE_CHECKING);
-    assert_true(nice_agent_restart_stream(b.nice, b.stream));
+    assert_true(nice_agent_restart_stream(b.nb.nice, b.nb.stream));
 
     /* Until a new pair is chosen, media keeps to the old one, both ways. */
     exchange_data(&l);
@@ -920,14 +822,13 @@ static void test_restart(void **state)
     assert_int_equal(g.n_cands, n + 1);
     assert_int_equal(g.gathering_done, 2);
     assert_int_equal(cs_ice_agent_gather(g.a), CS_ESTATE);
-    browser_recollect(&b);
+    nice_browser_recollect(&b.nb);
     exchange_credentials(&g, &b);
     assert_true(run_until(gw_state_is, &l, WAIT_MS));
     exchange_data(&l);
     assert_no_repeats(&g);
     assert_int_equal(g.n_states, 4); /* checking, connected, checking, connected */
-    cs_ice_agent_free(g.a);
-    browser_free(&b);
+    link_close(&l);
 }
 
 static bool gw_failed(void *arg)
@@ -943,26 +844,22 @@ static void test_consent_revoked(void **state)
     static gw_t g;
     static browser_t b;
     link_t l;
-    cs_ice_config_t cfg = loopback_cfg();
-    gw_init(&g, &cfg);
-    browser_init(&b);
-    link_init(&l, &g, &b);
+    link_open(&l, &g, &b, NULL);
     connect_pair(&l);
     exchange_data(&l);
-    assert_true(nice_agent_consent_lost(b.nice, b.stream, 1));
+    assert_true(nice_agent_consent_lost(b.nb.nice, b.nb.stream, 1));
     assert_true(run_until(gw_failed, &g, 8000));
     static const uint8_t rtp[] = {0x80, 0, 0, 1};
     assert_int_equal(cs_ice_agent_send(g.a, rtp, sizeof rtp), CS_ESTATE);
     assert_no_repeats(&g);
-    cs_ice_agent_free(g.a);
-    browser_free(&b);
+    link_close(&l);
 }
 
 static bool browser_checking(void *arg)
 {
     link_t *l = arg;
     pump(l);
-    return l->b->state == NICE_COMPONENT_STATE_CONNECTING || browser_connected(l->b);
+    return l->b->nb.state == NICE_COMPONENT_STATE_CONNECTING || nice_browser_connected(&l->b->nb);
 }
 
 /* Freed while checks fly both ways and the browser keeps sending to it. */
@@ -972,17 +869,12 @@ static void test_free_mid_check(void **state)
     static gw_t g;
     static browser_t b;
     link_t l;
-    cs_ice_config_t cfg = loopback_cfg();
-    gw_init(&g, &cfg);
-    browser_init(&b);
-    link_init(&l, &g, &b);
-    assert_int_equal(cs_ice_agent_gather(g.a), CS_OK);
-    exchange_credentials(&g, &b);
-    assert_true(run_until(browser_checking, &l, WAIT_MS));
+    link_open(&l, &g, &b, NULL);
+    start_until(&l, browser_checking);
     gw_free(&g);
     run_for(300);
     assert_int_equal(g.late_calls, 0);
-    browser_free(&b);
+    link_close(&l);
 }
 
 static bool gw_freed(void *arg)
@@ -1000,21 +892,17 @@ static void test_free_from_callback(void **state)
     static gw_t g;
     static browser_t b;
     link_t l;
-    cs_ice_config_t cfg = loopback_cfg();
-    gw_init(&g, &cfg);
+    link_open(&l, &g, &b, NULL);
     g.free_in_state = CS_ICE_STATE_CONNECTED;
-    browser_init(&b);
-    link_init(&l, &g, &b);
-    assert_int_equal(cs_ice_agent_gather(g.a), CS_OK);
-    exchange_credentials(&g, &b);
-    assert_true(run_until(gw_freed, &l, WAIT_MS));
+    start_until(&l, gw_freed);
     static const uint8_t rtp[] = {0x80, 0, 0, 1};
     for (int i = 0; i < 5; i++)
-        nice_agent_send(b.nice, b.stream, 1, sizeof rtp, (const gchar *)rtp);
+        nice_agent_send(b.nb.nice, b.nb.stream, 1, sizeof rtp, (const gchar *)rtp);
     run_for(300);
     assert_int_equal(g.late_calls, 0);
-    browser_free(&b);
+    link_close(&l);
 
+    cs_ice_config_t cfg = loopback_cfg();
     cfg.addresses[1] = "::1";
     cfg.n_addresses = 2;
     gw_init(&g, &cfg);

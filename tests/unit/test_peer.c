@@ -33,6 +33,9 @@
 #include "media/sdp/sdp.h"
 #include "media/srtp/srtp.h"
 
+#define NICE_BROWSER_LINE_MAX (CS_ICE_CANDIDATE_MAX + 2)
+#include "tests/unit/nice_browser.h"
+
 #define WAIT_MS 5000
 #define MAX_CANDS 32
 #define MAX_STATES 16
@@ -146,16 +149,11 @@ static bool gw_saw(const gw_t *g, cs_peer_state_t s)
     return false;
 }
 
-/* ---- the "browser": libnice (controlling), DTLS client, SRTP ------------------------- */
+/* ---- the "browser": nice_browser.h, DTLS client, SRTP --------------------------------- */
 
 typedef struct {
-    NiceAgent *nice;
-    guint stream;
-    guint ice_state;
-    int ice_connects;                   /* times the component became connected */
-    char cands[MAX_CANDS][CS_ICE_CANDIDATE_MAX + 2]; /* "a=candidate:..." */
-    size_t n_cands, n_sent;             /* n_sent: handed to the peer */
-    bool gathered, eoc_sent;
+    nice_browser_t nb;                  /* nb.n_sent: candidates handed to the peer */
+    bool eoc_sent;
     cs_dtls_session_t *dtls;
     int dtls_connected, dtls_failed;
     char dtls_reason[160];
@@ -164,36 +162,6 @@ typedef struct {
     pkt_t rtp[MAX_PKTS], rtcp[MAX_PKTS];
     size_t n_rtp, n_rtcp, n_bad_srtp;
 } browser_t;
-
-static void br_candidate(NiceAgent *nice, NiceCandidate *c, gpointer user)
-{
-    browser_t *b = user;
-    gchar *sdp = nice_agent_generate_local_candidate_sdp(nice, c);
-    if (b->n_cands < MAX_CANDS)
-        cs_strlcpy(b->cands[b->n_cands++], sdp, sizeof b->cands[0]);
-    g_free(sdp);
-}
-
-static void br_gathered(NiceAgent *nice, guint stream, gpointer user)
-{
-    (void)nice, (void)stream;
-    browser_t *b = user;
-    b->gathered = true;
-}
-
-static bool nice_connected(guint s)
-{
-    return s == NICE_COMPONENT_STATE_CONNECTED || s == NICE_COMPONENT_STATE_READY;
-}
-
-static void br_state(NiceAgent *nice, guint stream, guint component, guint state, gpointer user)
-{
-    (void)nice, (void)stream, (void)component;
-    browser_t *b = user;
-    if (nice_connected(state) && !nice_connected(b->ice_state))
-        b->ice_connects++;
-    b->ice_state = state;
-}
 
 static void br_recv(NiceAgent *nice, guint stream, guint component, guint len, gchar *buf,
                     gpointer user)
@@ -227,7 +195,7 @@ static void br_recv(NiceAgent *nice, guint stream, guint component, guint len, g
 static void br_dtls_send(void *user, const uint8_t *data, size_t len)
 {
     browser_t *b = user;
-    nice_agent_send(b->nice, b->stream, 1, (guint)len, (const gchar *)data);
+    nice_agent_send(b->nb.nice, b->nb.stream, 1, (guint)len, (const gchar *)data);
 }
 
 static void br_dtls_connected(void *user, const cs_dtls_keys_t *keys)
@@ -270,32 +238,12 @@ static const cs_dtls_callbacks_t br_dtls_cb = {br_dtls_send, br_dtls_connected, 
 static void browser_init(browser_t *b)
 {
     memset(b, 0, sizeof *b);
-    b->nice = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
-                                  NICE_AGENT_OPTION_ICE_TRICKLE |
-                                      NICE_AGENT_OPTION_CONSENT_FRESHNESS |
-                                      NICE_AGENT_OPTION_REGULAR_NOMINATION);
-    assert_non_null(b->nice);
-    g_object_set(b->nice, "controlling-mode", TRUE, "ice-tcp", FALSE, "upnp", FALSE, NULL);
-    NiceAddress lo;
-    nice_address_init(&lo);
-    assert_true(nice_address_set_from_string(&lo, "127.0.0.1"));
-    assert_true(nice_agent_add_local_address(b->nice, &lo));
-    b->stream = nice_agent_add_stream(b->nice, 1);
-    assert_true(b->stream > 0);
-    g_signal_connect(b->nice, "new-candidate-full", G_CALLBACK(br_candidate), b);
-    g_signal_connect(b->nice, "candidate-gathering-done", G_CALLBACK(br_gathered), b);
-    g_signal_connect(b->nice, "component-state-changed", G_CALLBACK(br_state), b);
-    assert_true(nice_agent_attach_recv(b->nice, b->stream, 1, ctx, br_recv, b));
-    assert_true(nice_agent_gather_candidates(b->nice, b->stream));
-    assert_true(b->n_cands > 0);
+    nice_browser_init(&b->nb, ctx, br_recv, b);
 }
 
 static void browser_free(browser_t *b)
 {
-    g_signal_handlers_disconnect_by_data(b->nice, b);
-    nice_agent_attach_recv(b->nice, b->stream, 1, ctx, NULL, NULL);
-    g_object_unref(b->nice);
-    b->nice = NULL;
+    nice_browser_free(&b->nb);
     cs_dtls_session_free(b->dtls);
     cs_srtp_session_free(b->srtp_in);
     cs_srtp_session_free(b->srtp_out);
@@ -303,38 +251,11 @@ static void browser_free(browser_t *b)
     b->srtp_in = b->srtp_out = NULL;
 }
 
-/* After a restart libnice does not gather again: the same candidates, anew. */
+/* After a restart: the same candidates, anew, and the end marker again. */
 static void browser_recollect(browser_t *b)
 {
-    GSList *list = nice_agent_get_local_candidates(b->nice, b->stream, 1);
-    b->n_cands = b->n_sent = 0;
+    nice_browser_recollect(&b->nb);
     b->eoc_sent = false;
-    for (GSList *i = list; i; i = i->next)
-        br_candidate(b->nice, i->data, b);
-    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
-    assert_true(b->n_cands > 0);
-}
-
-static void browser_add_remote(browser_t *b, const char *candidate)
-{
-    char line[CS_ICE_CANDIDATE_MAX + 2];
-    snprintf(line, sizeof line, "a=%s", candidate);
-    NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(b->nice, b->stream, line);
-    assert_non_null(c);
-    GSList one = {c, NULL};
-    assert_true(nice_agent_set_remote_candidates(b->nice, b->stream, 1, &one) > 0);
-    nice_candidate_free(c);
-}
-
-static void browser_credentials(const browser_t *b, char *ufrag, size_t ucap, char *pwd,
-                                size_t pcap)
-{
-    gchar *u = NULL, *p = NULL;
-    assert_true(nice_agent_get_local_credentials(b->nice, b->stream, &u, &p));
-    cs_strlcpy(ufrag, u, ucap);
-    cs_strlcpy(pwd, p, pcap);
-    g_free(u);
-    g_free(p);
 }
 
 /* Protects a copy of plain into out (PKT_CAP bytes); returns the SRTP length. */
@@ -350,16 +271,10 @@ static size_t browser_protect(browser_t *b, const uint8_t *plain, size_t len, bo
     return n;
 }
 
-static void browser_send_raw(browser_t *b, const uint8_t *data, size_t len)
-{
-    assert_int_equal(nice_agent_send(b->nice, b->stream, 1, (guint)len, (const gchar *)data),
-                     (int)len);
-}
-
 static void browser_send(browser_t *b, const uint8_t *plain, size_t len, bool rtcp)
 {
     uint8_t buf[PKT_CAP];
-    browser_send_raw(b, buf, browser_protect(b, plain, len, rtcp, buf));
+    nice_browser_send(&b->nb, buf, browser_protect(b, plain, len, rtcp, buf));
 }
 
 /* ---- SDP ------------------------------------------------------------------------------ */
@@ -444,7 +359,7 @@ static void parse_offer(cs_sdp_t *out, const char *ufrag, const char *pwd, const
 static void browser_offer(const browser_t *b, cs_sdp_t *out, const char *fp)
 {
     char u[CS_SDP_UFRAG_MAX], p[CS_SDP_PWD_MAX], line[128];
-    browser_credentials(b, u, sizeof u, p, sizeof p);
+    nice_browser_credentials(&b->nb, u, sizeof u, p, sizeof p);
     snprintf(line, sizeof line, "sha-256 %s", fp);
     parse_offer(out, u, p, line);
 }
@@ -495,7 +410,8 @@ static void check_answer(const cs_sdp_t *a)
 static void browser_apply_answer(browser_t *b, const cs_sdp_t *a)
 {
     const cs_sdp_transport_t *t = &a->media[0].transport;
-    assert_true(nice_agent_set_remote_credentials(b->nice, b->stream, t->ice_ufrag, t->ice_pwd));
+    assert_true(
+        nice_agent_set_remote_credentials(b->nb.nice, b->nb.stream, t->ice_ufrag, t->ice_pwd));
     if (b->dtls)
         return;
     char fp[CS_DTLS_FINGERPRINT_SIZE];
@@ -518,19 +434,10 @@ typedef struct {
 static link_t links[MAX_LINKS];
 static size_t n_links;
 
-static gboolean on_tick(gpointer unused)
-{
-    (void)unused;
-    return G_SOURCE_CONTINUE;
-}
-
 static int ctx_setup(void **state)
 {
     (void)state;
-    ctx = g_main_context_new();
-    tick = g_timeout_source_new(10);
-    g_source_set_callback(tick, on_tick, NULL, NULL);
-    g_source_attach(tick, ctx);
+    ctx = nice_browser_context_new(&tick);
     n_links = 0;
     return 0;
 }
@@ -538,11 +445,7 @@ static int ctx_setup(void **state)
 static int ctx_teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < 1000 && g_main_context_iteration(ctx, FALSE); i++) {
-    }
-    g_source_destroy(tick);
-    g_source_unref(tick);
-    g_main_context_unref(ctx);
+    nice_browser_context_free(ctx, tick);
     return 0;
 }
 
@@ -560,14 +463,15 @@ static void step_link(link_t *l)
     gw_t *g = l->g;
     browser_t *b = l->b;
     while (b->dtls && g->n_sent < g->n_cands)    /* answer applied: credentials set */
-        browser_add_remote(b, g->cands[g->n_sent++]);
-    while (b->n_sent < b->n_cands)
-        assert_int_equal(cs_peer_add_remote_candidate(g->p, b->cands[b->n_sent++]), CS_OK);
-    if (b->gathered && !b->eoc_sent) {
+        nice_browser_add_remote(&b->nb, g->cands[g->n_sent++]);
+    while (b->nb.n_sent < b->nb.n_cands)
+        assert_int_equal(cs_peer_add_remote_candidate(g->p, b->nb.cands[b->nb.n_sent++]),
+                         CS_OK);
+    if (b->nb.gathered && !b->eoc_sent) {
         assert_int_equal(cs_peer_add_remote_candidate(g->p, ""), CS_OK);
         b->eoc_sent = true;
     }
-    if (b->dtls && nice_connected(b->ice_state) &&
+    if (b->dtls && nice_browser_state_connected(b->nb.state) &&
         cs_dtls_session_state(b->dtls) == CS_DTLS_STATE_NEW)
         assert_int_equal(cs_dtls_session_start(b->dtls), CS_OK);
     if (b->dtls && cs_dtls_session_timeout_ms(b->dtls) == 0)
@@ -575,32 +479,23 @@ static void step_link(link_t *l)
     cs_peer_tick(g->p, cs_mono_us());
 }
 
+static void step_links(void)
+{
+    for (size_t i = 0; i < n_links; i++)
+        step_link(&links[i]);
+}
+
 typedef bool (*cond_fn)(void *arg);
 
 /* Runs everything until cond holds or ms have passed; whether it held. */
 static bool run_until(cond_fn cond, void *arg, int ms)
 {
-    int64_t end = cs_mono_ms() + ms;
-    for (;;) {
-        for (size_t i = 0; i < n_links; i++)
-            step_link(&links[i]);
-        if (cond(arg))
-            return true;
-        if (cs_mono_ms() > end)
-            return false;
-        g_main_context_iteration(ctx, TRUE);
-    }
-}
-
-static bool never(void *arg)
-{
-    (void)arg;
-    return false;
+    return nice_browser_run_until(ctx, step_links, cond, arg, ms);
 }
 
 static void run_for(int ms)
 {
-    run_until(never, NULL, ms);
+    nice_browser_run_for(ctx, step_links, ms);
 }
 
 static bool connected(void *arg)
@@ -609,17 +504,30 @@ static bool connected(void *arg)
     return cs_peer_state(l->g->p) == CS_PEER_CONNECTED && l->b->dtls_connected > 0;
 }
 
-/* Offer, answer, trickle, handshake: both sides CONNECTED. */
-static void connect_link(gw_t *g, browser_t *b)
+/* A new peer and browser, stepped by run_until from now on. */
+static void link_open(gw_t *g, browser_t *b)
 {
     gw_init(g);
     browser_init(b);
     link_add(g, b);
-    browser_offer(b, offer, br_fp);
+}
+
+/* The browser offers with the certificate fingerprint fp; the peer answers
+ * (into answer), and the answer is checked. */
+static void offer_answered(gw_t *g, const browser_t *b, const char *fp)
+{
+    browser_offer(b, offer, fp);
     cs_sdp_error_t err;
     if (cs_peer_answer(g->p, offer, answer, &err) != CS_OK)
         fail_msg("answer refused: %s", err.message);
     check_answer(answer);
+}
+
+/* Offer, answer, trickle, handshake: both sides CONNECTED. */
+static void connect_link(gw_t *g, browser_t *b)
+{
+    link_open(g, b);
+    offer_answered(g, b, br_fp);
     assert_int_equal(cs_peer_state(g->p), CS_PEER_CONNECTING);
     browser_apply_answer(b, answer);
     link_t l = {g, b};
@@ -749,14 +657,8 @@ static void test_connect_and_media(void **state)
     (void)state;
     static gw_t g;
     static browser_t b;
-    gw_init(&g);
-    browser_init(&b);
-    link_add(&g, &b);
-    browser_offer(&b, offer, br_fp);
-    cs_sdp_error_t err;
-    if (cs_peer_answer(g.p, offer, answer, &err) != CS_OK)
-        fail_msg("answer refused: %s", err.message);
-    check_answer(answer);
+    link_open(&g, &b);
+    offer_answered(&g, &b, br_fp);
     assert_int_equal(cs_peer_state(g.p), CS_PEER_CONNECTING);
     assert_int_equal(g.n_states, 1);
     assert_int_equal(g.states[0], CS_PEER_CONNECTING);
@@ -823,6 +725,7 @@ static void test_connect_and_media(void **state)
     char u[CS_SDP_UFRAG_MAX];
     cs_strlcpy(u, answer->media[0].transport.ice_ufrag, sizeof u);
     assert_true(cs_peer_same_transport(g.p, offer));
+    cs_sdp_error_t err;
     assert_int_equal(cs_peer_answer(g.p, offer, answer, &err), CS_OK);
     assert_string_equal(answer->media[0].transport.ice_ufrag, u);
     browser_to_peer(&g, &b, 3);
@@ -879,20 +782,12 @@ static void test_wrong_fingerprint(void **state)
     static gw_t ga, gb;
     static browser_t ba, bb;
     cs_sdp_error_t err;
-    gw_init(&ga);
-    browser_init(&ba);
-    link_add(&ga, &ba);
-    gw_init(&gb);
-    browser_init(&bb);
-    link_add(&gb, &bb);
+    link_open(&ga, &ba);
+    link_open(&gb, &bb);
 
-    browser_offer(&ba, offer, other_fp);
-    assert_int_equal(cs_peer_answer(ga.p, offer, answer, &err), CS_OK);
-    check_answer(answer);
+    offer_answered(&ga, &ba, other_fp);
     browser_apply_answer(&ba, answer);
-    browser_offer(&bb, offer, br_fp);
-    assert_int_equal(cs_peer_answer(gb.p, offer, answer, &err), CS_OK);
-    check_answer(answer);
+    offer_answered(&gb, &bb, br_fp);
     browser_apply_answer(&bb, answer);
     assert_true(run_until(first_failed_second_connected, links, WAIT_MS));
 
@@ -966,7 +861,7 @@ static void test_garbage_after_connect(void **state)
         for (unsigned first = ranges[i].lo; first <= ranges[i].hi; first += 21) {
             fill_random(junk, ranges[i].len, &seed);
             junk[0] = (uint8_t)first;
-            browser_send_raw(&b, junk, ranges[i].len);
+            nice_browser_send(&b.nb, junk, ranges[i].len);
             if (first >= 128 && first <= 191)
                 n_srtp++;
             else if (first >= 64)
@@ -979,7 +874,7 @@ static void test_garbage_after_connect(void **state)
     for (int i = 0; i < 4; i++) {
         size_t len = make_rtp(junk, 111, (uint16_t)(50 + i), 1111, 60);
         fill_random(junk + 12, len - 12, &seed);
-        browser_send_raw(&b, junk, len);
+        nice_browser_send(&b.nb, junk, len);
         n_srtp++;
         wait_rx(g.p, rx, 1);
         rx++;
@@ -995,8 +890,8 @@ static void test_garbage_after_connect(void **state)
     uint8_t plain[PKT_CAP], prot[PKT_CAP];
     size_t len = make_rtp(plain, 111, 100, 1111, 80);
     size_t plen = browser_protect(&b, plain, len, false, prot);
-    browser_send_raw(&b, prot, plen);
-    browser_send_raw(&b, prot, plen);
+    nice_browser_send(&b.nb, prot, plen);
+    nice_browser_send(&b.nb, prot, plen);
     wait_rx(g.p, rx, 2);
     rx += 2;
     cs_peer_stats(g.p, &s0);
@@ -1008,10 +903,10 @@ static void test_garbage_after_connect(void **state)
     len = make_rtp(plain, 111, 101, 1111, 80);
     plen = browser_protect(&b, plain, len, false, prot);
     prot[plen - 1] ^= 0x01;
-    browser_send_raw(&b, prot, plen);
+    nice_browser_send(&b.nb, prot, plen);
     plen = browser_protect(&b, rtcp_rr, sizeof rtcp_rr, true, prot);
     prot[plen - 1] ^= 0x80;
-    browser_send_raw(&b, prot, plen);
+    nice_browser_send(&b.nb, prot, plen);
     wait_rx(g.p, rx, 2);
     rx += 2;
     cs_peer_stats(g.p, &s1);
@@ -1033,7 +928,7 @@ static void test_garbage_after_connect(void **state)
 static bool restarted(void *arg)
 {
     link_t *l = arg;
-    return l->b->ice_connects >= 2 && nice_connected(l->b->ice_state) &&
+    return l->b->nb.connects >= 2 && nice_browser_state_connected(l->b->nb.state) &&
            l->g->end_of_candidates >= 2;
 }
 
@@ -1048,10 +943,10 @@ static void test_ice_restart(void **state)
     char u1[CS_SDP_UFRAG_MAX], p1[CS_SDP_PWD_MAX];
     cs_strlcpy(u1, answer->media[0].transport.ice_ufrag, sizeof u1);
     cs_strlcpy(p1, answer->media[0].transport.ice_pwd, sizeof p1);
-    assert_int_equal(b.ice_connects, 1);
+    assert_int_equal(b.nb.connects, 1);
 
     /* The browser restarts: new credentials, the same certificate. */
-    assert_true(nice_agent_restart_stream(b.nice, b.stream));
+    assert_true(nice_agent_restart_stream(b.nb.nice, b.nb.stream));
     browser_offer(&b, offer, br_fp);
     assert_true(cs_peer_same_transport(g.p, offer));
     cs_sdp_error_t err;
@@ -1123,20 +1018,18 @@ static void test_offer_errors(void **state)
     assert_null(cs_peer_new(ctx, &cfg, &gw_cb, &g, &rc));
     assert_int_equal(rc, CS_EINVAL);
 
-    gw_init(&g);
-    browser_init(&b);
-    link_add(&g, &b);
+    link_open(&g, &b);
     b.eoc_sent = true;                  /* carried by hand below */
-    b.n_sent = b.n_cands;
+    b.nb.n_sent = b.nb.n_cands;
 
     /* before any offer: no candidates taken */
-    assert_int_equal(cs_peer_add_remote_candidate(g.p, b.cands[0]), CS_ESTATE);
+    assert_int_equal(cs_peer_add_remote_candidate(g.p, b.nb.cands[0]), CS_ESTATE);
     assert_int_equal(cs_peer_add_remote_candidate(g.p, ""), CS_ESTATE);
     assert_int_equal(cs_peer_add_remote_candidate(g.p, NULL), CS_EINVAL);
     assert_int_equal(cs_peer_answer(g.p, NULL, answer, &err), CS_EINVAL);
 
     char u[CS_SDP_UFRAG_MAX], p[CS_SDP_PWD_MAX];
-    browser_credentials(&b, u, sizeof u, p, sizeof p);
+    nice_browser_credentials(&b.nb, u, sizeof u, p, sizeof p);
     /* only a SHA-1 fingerprint */
     memset(&err, 0, sizeof err);
     parse_offer(offer, u, p, "sha-1 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB");
@@ -1161,7 +1054,7 @@ static void test_offer_errors(void **state)
     assert_int_equal(g.n_states, 0);
     assert_int_equal(g.n_cands, 0);
     assert_int_equal(g.end_of_candidates, 0);
-    assert_int_equal(cs_peer_add_remote_candidate(g.p, b.cands[0]), CS_ESTATE);
+    assert_int_equal(cs_peer_add_remote_candidate(g.p, b.nb.cands[0]), CS_ESTATE);
 
     /* a good offer */
     browser_offer(&b, offer, br_fp);
@@ -1203,7 +1096,7 @@ static void test_offer_errors(void **state)
     assert_int_equal(cs_peer_state(g.p), CS_PEER_CONNECTING);
     assert_int_equal(g.n_states, 1);
     browser_apply_answer(&b, answer);
-    b.n_sent = 0;                       /* the browser's candidates, now */
+    b.nb.n_sent = 0;                    /* the browser's candidates, now */
     b.eoc_sent = false;
     link_t l = {&g, &b};
     assert_true(run_until(connected, &l, WAIT_MS));

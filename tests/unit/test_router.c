@@ -158,21 +158,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static cs_sdp_local_t local(void)
-{
-    cs_sdp_local_t l = {0};
-    strcpy(l.ice_ufrag, "gw01");
-    strcpy(l.ice_pwd, "gatewayIcePassword0123456");
-    l.fingerprint.hash = CS_SDP_HASH_SHA256;
-    l.fingerprint.len = 32;
-    for (int i = 0; i < 32; i++)
-        l.fingerprint.value[i] = (uint8_t)(0xA0 + i);
-    l.session_id = 4242;
-    l.session_version = 1;
-    l.extmap_allow_mixed = true;
-    return l;
-}
-
 /* One section of an offer built in code (Chromium's shape and ids). */
 typedef struct {
     char kind;              /* 'a' or 'v' */
@@ -270,7 +255,7 @@ static size_t n_assigned;
 static int negotiate_src(cs_router_t *r, cs_router_member_t *m, const cs_router_section_source_t *src,
                          size_t n_src)
 {
-    cs_sdp_local_t l = local();
+    cs_sdp_local_t l = fixture_local();
     cs_sdp_error_t err;
     if (cs_sdp_answer(offer, &l, answer, &err) != CS_OK)
         fail_msg("answer: %s", err.message);
@@ -784,7 +769,7 @@ static void test_publish_limits_and_sources(void **state)
     assert_int_equal(negotiate_src(r, a, twice, 2), CS_EINVAL);
     assert_int_equal(tracks_changed, 1);
     /* An answer that is not for this offer. */
-    cs_sdp_local_t l = local();
+    cs_sdp_local_t l = fixture_local();
     assert_int_equal(cs_sdp_answer(offer, &l, answer, NULL), CS_OK);
     answer->n_media--;
     assert_int_equal(cs_router_member_negotiate(r, a, offer, NULL, 0, answer, NULL, 0, NULL),

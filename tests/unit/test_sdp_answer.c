@@ -43,19 +43,11 @@ static int teardown(void **state)
     return 0;
 }
 
+/* fixture_local(), trickled: two candidates (UDP and TCP), then the end. */
 static cs_sdp_local_t local(void)
 {
-    cs_sdp_local_t l = {0};
-    strcpy(l.ice_ufrag, "gw01");
-    strcpy(l.ice_pwd, "gatewayIcePassword0123456");
-    l.fingerprint.hash = CS_SDP_HASH_SHA256;
-    l.fingerprint.len = 32;
-    for (int i = 0; i < 32; i++)
-        l.fingerprint.value[i] = (uint8_t)(0xA0 + i);
-    l.session_id = 4242;
-    l.session_version = 1;
+    cs_sdp_local_t l = fixture_local();
     l.trickle = true;
-    l.extmap_allow_mixed = true;
     static const char *const c[] = {"candidate:1 1 udp 2130706431 192.0.2.1 40000 typ host",
                                     "candidate:2 1 tcp 1518280447 192.0.2.1 40000 typ host tcptype passive"};
     for (int i = 0; i < 2; i++)

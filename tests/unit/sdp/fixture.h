@@ -1,7 +1,8 @@
 /*
  * fixture.h — loading the SDP fixtures in tests/unit/sdp/ for the test_sdp*.c
- * binaries. Tests run from the repository root (make unit does); set
- * SDP_FIXTURES to the folder to run them from elsewhere.
+ * binaries and test_router.c, and the gateway's side of their answers. Tests
+ * run from the repository root (make unit does); set SDP_FIXTURES to the
+ * folder to run them from elsewhere.
  */
 #ifndef CS_TEST_SDP_FIXTURE_H
 #define CS_TEST_SDP_FIXTURE_H
@@ -63,6 +64,24 @@ static inline const char *const *fixture_names(size_t *n)
     };
     *n = sizeof names / sizeof names[0];
     return names;
+}
+
+/* The gateway's side of an answer: ICE credentials "gw01", a SHA-256
+ * fingerprint A0:A1:...:BF, session 4242 version 1, extmap-allow-mixed; no
+ * candidates, no trickle. */
+static inline cs_sdp_local_t fixture_local(void)
+{
+    cs_sdp_local_t l = {0};
+    strcpy(l.ice_ufrag, "gw01");
+    strcpy(l.ice_pwd, "gatewayIcePassword0123456");
+    l.fingerprint.hash = CS_SDP_HASH_SHA256;
+    l.fingerprint.len = 32;
+    for (int i = 0; i < 32; i++)
+        l.fingerprint.value[i] = (uint8_t)(0xA0 + i);
+    l.session_id = 4242;
+    l.session_version = 1;
+    l.extmap_allow_mixed = true;
+    return l;
 }
 
 #endif
