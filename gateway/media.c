@@ -361,6 +361,13 @@ int cs_app_media_start(cs_app_t *app, char *err, size_t errlen)
     int rc;
     if (!(am->engine = cs_media_engine_new(&mc, &rc, err, errlen)))
         goto fail;
+    cs_media_engine_stats_t st;
+    cs_media_engine_stats(am->engine, &st);
+    CS_LOGI("media", "%u workers; ICE on %s%s%s; %zu STUN/TURN URL(s) for browsers; DTLS "
+            "certificate sha-256 %.23s...",
+            st.workers, cfg->media_addresses[0] ? cfg->media_addresses : "every interface",
+            cfg->media_public_address[0] ? ", advertised as " : "", cfg->media_public_address,
+            am->n_urls, cs_media_engine_fingerprint(am->engine));
     if (cfg->media_test_loss_in || cfg->media_test_loss_out)
         CS_LOGW("media", "TESTING: dropping %lld%% of RTP in and %lld%% out",
                 (long long)cfg->media_test_loss_in, (long long)cfg->media_test_loss_out);
