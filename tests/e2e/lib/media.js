@@ -3,7 +3,10 @@
 // candidate pair, the local ICE ufrag), and waiting, with a deadline, until
 // the media the test expects is flowing: packets and decoded frames growing,
 // audio energy above silence. Success is read from the browser's own
-// statistics, never from what the page says.
+// statistics, never from what the page says. Works with a playwright page
+// (Chromium) and a puppeteer page (Firefox) alike: only page.evaluate is used,
+// and Firefox's inbound-rtp has packetsReceived, framesDecoded and
+// totalAudioEnergy too (Firefox's fake microphone is a tone).
 
 /** One snapshot of the page's call (null when there is no call). */
 export function rtpSnapshot(page) {
