@@ -84,7 +84,10 @@ function preferVideoCodecs(tx) {
   try { tx.setCodecPreferences(keep); } catch { /* keep the browser's own list */ }
 }
 
-function deviceReason(err) {
+/** The camera and microphone chosen in the pre-call check (views/precall.js); null: the default. */
+export const devicePrefs = { audio: null, video: null };
+
+export function deviceReason(err) {
   switch (err?.name) {
     case 'NotAllowedError': case 'SecurityError': case 'PermissionDeniedError': return 'denied';
     case 'NotFoundError': case 'DevicesNotFoundError': case 'OverconstrainedError': return 'notFound';
@@ -325,6 +328,12 @@ export class MediaCall extends EventTarget {
       return;
     }
     const attempts = [{ audio: MIC, video: CAMERA }, { audio: MIC }, { video: CAMERA }];
+    if (devicePrefs.audio || devicePrefs.video) { // the devices chosen in the pre-call check, if still there
+      attempts.unshift({
+        audio: devicePrefs.audio ? { ...MIC, deviceId: { exact: devicePrefs.audio } } : MIC,
+        video: devicePrefs.video ? { ...CAMERA, deviceId: { exact: devicePrefs.video } } : CAMERA,
+      });
+    }
     let firstError = null;
     for (const constraints of attempts) {
       try {

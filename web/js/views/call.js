@@ -13,6 +13,7 @@ import { isActive, isFinal, participantOf } from '../store.js';
 import { errorText, announce } from '../errors.js';
 import { MediaCall, mediaSupported } from '../call.js';
 import { createMediaPanel } from './media.js';
+import { createPrecall } from './precall.js';
 import {
   urgencyBadge, stateBadge, modeBadge, patientLine, centreLine, participantsList, reasonBlock, timesLine,
   actionButton, confirmDialog, now,
@@ -41,6 +42,8 @@ export function createCallView(ctx, consultId) {
     placeholderText);
   let call = null;   // the MediaCall, once a realtime room was joined
   let panel = null;  // its panel
+  let precall = null;        // the pre-call check (camera, microphone), while no call has started
+  let precallReady = false;  // not before the first join attempt: a join that goes on starts the call at once
   const back = h('a', { href: '#/', class: 'back-link' }, h('span', { 'aria-hidden': 'true', text: '← ' }), h('span', { 'data-i18n': 'act.back' }));
 
   const el = h('div', { class: 'layout layout-call' },
@@ -114,6 +117,7 @@ export function createCallView(ctx, consultId) {
           .filter((p) => p.present && !(p.subject === user.subject && p.tenant === user.tenant)),
       });
     }
+    closePrecall(); // its devices are released; the call opens the ones chosen there
     call.start();
     renderMedia();
   }
@@ -135,7 +139,20 @@ export function createCallView(ctx, consultId) {
     }
     setText(placeholderTitle, t('call.media'));
     setText(placeholderText, t(mediaReason(c)));
-    if (mediaSlot.firstChild !== placeholder) setChildren(mediaSlot, placeholder);
+    const check = precallReady && !call && !joining && !!c && c.mode === 'realtime' && !isFinal(c)
+      && !!participantOf(c, user) && !!ctx.mediaConfig() && mediaSupported();
+    if (check && !precall) precall = createPrecall();
+    else if (!check) closePrecall();
+    if (mediaSlot.firstChild !== placeholder || mediaSlot.children[1] !== precall?.el) setChildren(mediaSlot, placeholder, precall?.el);
+    mediaSlot.classList.toggle('has-precall', !!precall);
+  }
+
+  function closePrecall() {
+    if (!precall) return;
+    precall.stop();
+    precall.el.remove();
+    precall = null;
+    mediaSlot.classList.remove('has-precall');
   }
 
   /** The live panel fills the window below its top (at least 400 px), toolbar in view. */
@@ -232,11 +249,13 @@ export function createCallView(ctx, consultId) {
   update();
   setTimeout(() => title.focus(), 0);
   join();
+  precallReady = true;
+  renderMedia();
 
   return {
     el,
     update,
-    relabel() { applyI18n(el); update(); panel?.render(); },
+    relabel() { applyI18n(el); update(); panel?.render(); precall?.relabel(); },
     /** After a reconnect (welcome): the server marked us absent when the link dropped,
      *  and ended this connection's media; the call starts again after the join. */
     rejoin() {
@@ -253,6 +272,7 @@ export function createCallView(ctx, consultId) {
       headObserver.disconnect();
       window.removeEventListener('resize', fitMedia);
       if (call) call.stop({ leave: true });
+      closePrecall();
       panel?.destroy();
       const c = consult();
       if (joined && c && isActive(c) && ctx.isOpen()) {

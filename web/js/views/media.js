@@ -358,6 +358,44 @@ export function createMediaPanel(call, { me, present = () => [] }) {
     renderRemote(s === 'connected');
   }
 
+  // ---- the one speaking: audio energy of each remote audio stream (getStats, by mid) ----
+  const SPEAK_RMS = 0.02;   // mean level over the last poll above which someone speaks
+  const SPEAK_HOLD = 1000;  // ms the outline stays after the last loud poll (no flicker)
+  const energy = new Map(); // stats id → {e, d} last totalAudioEnergy / totalSamplesDuration
+  const spokeAt = new Map(); // user → time of the last loud poll
+  let polling = false;
+  async function pollSpeakers() {
+    const pc = call.pc;
+    if (polling || !pc || pc.connectionState === 'closed') { markSpeakers(); return; }
+    polling = true;
+    try {
+      const report = await pc.getStats();
+      const now = Date.now();
+      report.forEach((r) => {
+        if (r.type !== 'inbound-rtp' || r.kind !== 'audio' || !r.mid) return;
+        const user = call.midTracks.get(r.mid)?.user;
+        const e = r.totalAudioEnergy || 0;
+        const d = r.totalSamplesDuration || 0;
+        const prev = energy.get(r.id);
+        energy.set(r.id, { e, d });
+        let rms = r.audioLevel || 0;
+        if (prev && d > prev.d) rms = Math.max(rms, Math.sqrt((e - prev.e) / (d - prev.d)));
+        if (user && rms > SPEAK_RMS) spokeAt.set(user, now);
+      });
+    } catch { /* the connection went away: next time */ }
+    polling = false;
+    markSpeakers();
+  }
+  function markSpeakers() {
+    const now = Date.now();
+    for (const parts of tiles.values()) {
+      if (parts.el.dataset.source !== 'camera') continue;
+      const speaking = now - (spokeAt.get(parts.el.dataset.user) ?? -Infinity) < SPEAK_HOLD;
+      parts.el.classList.toggle('is-speaking', speaking);
+    }
+  }
+  const speakTimer = setInterval(pollSpeakers, 250);
+
   const onChange = () => render();
   call.addEventListener('change', onChange);
   render();
@@ -367,6 +405,7 @@ export function createMediaPanel(call, { me, present = () => [] }) {
     render,
     destroy() {
       clearTimeout(recheck);
+      clearInterval(speakTimer);
       call.removeEventListener('change', onChange);
       for (const a of audioEls.values()) a.srcObject = null;
       for (const parts of tiles.values()) parts.video.srcObject = null;
