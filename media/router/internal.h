@@ -49,9 +49,12 @@
 #define RT_CNAME "consilium"
 
 /* A negotiated payload type of one section. */
+typedef enum { RT_CODEC_OTHER, RT_CODEC_VP8, RT_CODEC_H264 } rt_codec_kind_t;
+
 typedef struct {
     uint8_t pt;
     bool is_rtx;
+    rt_codec_kind_t kind;           /* from name, once: what keyframe detection parses */
     uint8_t apt;                    /* RTX: the payload type it repairs */
     uint16_t fb;                    /* CS_SDP_FB_* */
     uint32_t clock;

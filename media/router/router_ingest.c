@@ -9,7 +9,6 @@
 #include "media/router/internal.h"
 
 #include <string.h>
-#include <strings.h>
 
 /* Deterministic percent loss for tests (xorshift32 from the configured seed). */
 bool rt_test_loss(cs_router_t *r, unsigned percent)
@@ -140,16 +139,16 @@ static bool repaired(rt_track_t *t, rt_in_t *in, const uint8_t *buf, size_t len,
 
 bool rt_is_keyframe(const rt_track_t *t, int ci, const cs_rtp_packet_t *p)
 {
-    const char *name = t->codecs[ci].name;
-    if (!strcasecmp(name, "VP8")) {
-        cs_rtp_vp8_t v;
+    cs_rtp_vp8_t v;
+    cs_rtp_h264_t h;
+    switch (t->codecs[ci].kind) {
+    case RT_CODEC_VP8:
         return cs_rtp_vp8_parse(p->payload, p->payload_len, &v) == CS_OK && v.keyframe;
-    }
-    if (!strcasecmp(name, "H264")) {
-        cs_rtp_h264_t h;
+    case RT_CODEC_H264:
         return cs_rtp_h264_parse(p->payload, p->payload_len, &h) == CS_OK && h.keyframe;
+    default:
+        return false;
     }
-    return false;
 }
 
 void rt_ingest(cs_router_t *r, cs_router_member_t *m, uint8_t *buf, size_t len, int64_t now)

@@ -48,6 +48,9 @@ void rt_codecs_read(const cs_sdp_media_t *a, rt_codec_t *out, uint8_t *n)
         memcpy(c->name, k->name, sizeof c->name);
         c->name[sizeof c->name - 1] = '\0';
         c->is_rtx = !strcasecmp(c->name, "rtx");
+        c->kind = !strcasecmp(c->name, "VP8")    ? RT_CODEC_VP8
+                  : !strcasecmp(c->name, "H264") ? RT_CODEC_H264
+                                                 : RT_CODEC_OTHER;
         if (c->is_rtx && k->params.apt >= 0 && k->params.apt <= 127)
             c->apt = (uint8_t)k->params.apt;
         else if (c->is_rtx)
