@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-static void session_key(uint64_t id, char out[24])
+void session_key(uint64_t id, char out[24])
 {
     snprintf(out, 24, "%llu", (unsigned long long)id);
 }

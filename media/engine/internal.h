@@ -84,6 +84,8 @@ struct cs_media_engine {
 };
 
 /* engine.c */
+/* The key of a session in the maps of both sides: its number in decimal. */
+void session_key(uint64_t id, char out[24]);
 void counters_add(cs_router_counters_t *total, const cs_router_counters_t *add);
 cs_media_event_t *event_new(cs_media_event_type_t type, uint64_t session, const char *room);
 /* Queues ev (taking it) and wakes the signalling thread. */

@@ -16,11 +16,6 @@
 #define TICK_MS 20
 #define SDP_TEXT_MAX CS_SDP_MAX_SIZE
 
-static void session_key(uint64_t id, char out[24])
-{
-    snprintf(out, 24, "%llu", (unsigned long long)id);
-}
-
 static void post_error(worker_t *w, const cmd_t *cmd, int code, const char *message, bool ended)
 {
     cs_media_event_t *ev = event_new(CS_MEDIA_EV_ERROR, cmd->session, cmd->room);
