@@ -97,6 +97,7 @@ static void ws_tick(void *user, int64_t now_ms)
     cs_app_media_poll(app);
     cs_server_tick(app->server, now_ms);
     cs_engine_tick(app->engine, now_ms);
+    cs_attachments_prune(app, now_ms);
 }
 
 /* ---- start-up loading -------------------------------------------------- */
@@ -154,6 +155,7 @@ static int start_signalling(cs_app_t *app, char *err, size_t errlen)
     sc.auth_timeout_ms = app->cfg.auth_timeout_ms;
     sc.rate_per_s = (double)app->cfg.rate_per_s;
     sc.rate_burst = (double)app->cfg.rate_burst;
+    sc.attachment_max_bytes = app->cfg.attachment_max_bytes;
     app->server = cs_server_new(&sc, app->auth);
     cs_engine_config_t ec;
     engine_config(&app->cfg, &ec);
@@ -184,7 +186,10 @@ static int start_listening(cs_app_t *app, char *err, size_t errlen)
         .max_message = (size_t)app->cfg.max_message,
         .max_queued_bytes = (size_t)app->cfg.max_queued_bytes,
         .max_connections = (int)app->cfg.max_connections,
-        .max_http_body = 1 << 20,
+        /* the largest attachment, and room for small JSON bodies */
+        .max_http_body = (size_t)app->cfg.attachment_max_bytes > (1u << 20)
+                             ? (size_t)app->cfg.attachment_max_bytes
+                             : 1u << 20,
         .tick_ms = 250,
     };
     int rc;

@@ -65,6 +65,8 @@ typedef struct {
     char turn_secret_file[CS_PATH_MAX];
     char turn_secret[256];
     int64_t turn_ttl_ms;
+    int64_t attachment_max_bytes;
+    int64_t attachment_max_unbound;
     /* routes.<from> = to1,to2 */
     struct { char from[CS_TENANT_MAX]; char to[CS_TENANT_MAX]; } routes[32];
     int n_routes;

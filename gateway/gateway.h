@@ -3,7 +3,8 @@
  * media meet. main.c parses the command line; app.c builds the parts from the
  * configuration and runs the event loop; media.c connects the signalling
  * server to the media engine; http.c answers the operational endpoints;
- * secrets.c keeps the generated secrets.
+ * attachments.c takes and serves uploaded files; secrets.c keeps the
+ * generated secrets.
  */
 #ifndef CS_GATEWAY_H
 #define CS_GATEWAY_H
@@ -31,6 +32,7 @@ typedef struct {
     cs_engine_t *engine;
     cs_ws_server_t *ws;
     int64_t started_at;
+    int64_t attachments_pruned_at; /* wall clock of the last clean-up */
 } cs_app_t;
 
 /* Builds every part; on failure writes a sentence to err and cleans up. */
@@ -60,6 +62,12 @@ void cs_metric_header(FILE *f, const char *name, const char *type, const char *h
 /* The header lines and one unlabelled sample. */
 void cs_metric_value(FILE *f, const char *name, const char *type, const char *help,
                      unsigned long long value);
+
+/* attachments.c: POST /api/attachments and GET /api/attachments/<id>;
+ * returns 1 (always handled). Also prunes old unbound uploads (call from the
+ * tick, about once a minute, with the wall clock). */
+int cs_attachments_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp);
+void cs_attachments_prune(cs_app_t *app, int64_t now_ms);
 
 /* secrets.c: reads the file, or creates it with len random bytes as hex. */
 int cs_secret_load_or_create(const char *path, size_t len, unsigned char *out, size_t cap,

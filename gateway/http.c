@@ -1,7 +1,8 @@
 /*
  * http.c — the gateway's operational HTTP endpoints:
  *   GET /healthz  200 {"status":"ready"} when storage answers, else 503;
- *   GET /metrics  Prometheus text exposition format 0.0.4.
+ *   GET /metrics  Prometheus text exposition format 0.0.4;
+ * and hands /api/attachments to attachments.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,8 @@ static int metrics(cs_app_t *app, cs_http_response_t *resp)
 
 int cs_http_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp)
 {
+    if (!strncmp(req->path, "/api/attachments", 16) && (!req->path[16] || req->path[16] == '/'))
+        return cs_attachments_handle(app, req, resp);
     if (strcmp(req->method, "GET") != 0)
         return 0;
     if (strcmp(req->path, "/healthz") == 0)

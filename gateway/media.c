@@ -22,12 +22,13 @@ typedef struct {
     char name[CS_NAME_MAX];
 } member_t;
 
-/* The last quality report of a consult room, for /metrics. */
+/* The last quality report of a consult room, for /metrics and coordinators. */
 typedef struct {
     char consult_id[CS_ID_MAX];
     size_t n;
     cs_proto_quality_t q[CS_ROUTER_MAX_MEMBERS];
     int64_t at_ms;
+    int64_t told_at;   /* last consult.quality to coordinators */
 } room_quality_t;
 
 struct cs_app_media {
@@ -224,6 +225,15 @@ static room_quality_t *keep_quality(cs_app_media_t *am, const cs_media_event_t *
     return rq;
 }
 
+/* consult.quality to the coordinators who watch the consult. */
+static void tell_coordinators(cs_app_t *app, const char *consult_id, const cs_proto_quality_t *q,
+                              size_t n)
+{
+    char *json = cs_proto_encode_quality("consult.quality", consult_id, q, n);
+    cs_server_tell_coordinators(app->server, consult_id, json);
+    free(json);
+}
+
 static const char *state_name(cs_peer_state_t s)
 {
     return s == CS_PEER_NEW ? "connecting" : cs_peer_state_name(s);
@@ -262,7 +272,13 @@ static void handle_event(cs_app_t *app, cs_media_event_t *ev)
     case CS_MEDIA_EV_QUALITY: {
         room_quality_t *rq = keep_quality(am, ev);
         if (rq)
-            json = cs_proto_encode_media_quality(ev->room, rq->q, rq->n);
+            json = cs_proto_encode_quality("media.quality", ev->room, rq->q, rq->n);
+        /* Every member's session reports the room; coordinators hear it once
+         * per interval. */
+        if (rq && rq->at_ms - rq->told_at >= app->cfg.media_quality_interval_ms / 2) {
+            rq->told_at = rq->at_ms;
+            tell_coordinators(app, ev->room, rq->q, rq->n);
+        }
         break;
     }
     }
@@ -293,8 +309,10 @@ void cs_app_media_poll(cs_app_t *app)
     void *v;
     while (cs_map_next(app->media->quality, &pos, &k, &v)) {
         room_quality_t *rq = v;
-        if (now - rq->at_ms > 3 * app->cfg.media_quality_interval_ms + 1000)
+        if (now - rq->at_ms > 3 * app->cfg.media_quality_interval_ms + 1000) {
+            tell_coordinators(app, rq->consult_id, NULL, 0); /* the call is over */
             free(cs_map_remove(app->media->quality, k));
+        }
     }
 }
 

@@ -118,6 +118,67 @@ static const char *const migrations[] = {
     ") STRICT;"
     "CREATE INDEX invites_expires ON invites (expires_at);"
     "CREATE INDEX invites_consult ON invites (consult_id);",
+
+    /* ---- version 2: attachments, chat, conclusions ----
+     * An attachment is unbound (consult_id NULL, its uploader's only) until a
+     * request (request_idx: its place in the request) or a chat message binds
+     * it. Bound files are never deleted; unbound ones expire. */
+    "CREATE TABLE attachments ("
+    "  id           TEXT    NOT NULL PRIMARY KEY,"
+    "  owner        TEXT    NOT NULL,"
+    "  owner_tenant TEXT    NOT NULL,"
+    "  consult_id   TEXT    REFERENCES consults (id),"
+    "  request_idx  INTEGER,"
+    "  name         TEXT    NOT NULL,"
+    "  type         TEXT    NOT NULL,"
+    "  size         INTEGER NOT NULL,"
+    "  sha256       TEXT    NOT NULL,"
+    "  created_at   INTEGER NOT NULL,"
+    "  data         BLOB    NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX attachments_consult ON attachments (consult_id, request_idx);"
+    "CREATE INDEX attachments_unbound ON attachments (owner_tenant, owner, created_at)"
+    "  WHERE consult_id IS NULL;"
+    "CREATE TABLE chat_messages ("
+    "  consult_id    TEXT    NOT NULL REFERENCES consults (id),"
+    "  seq           INTEGER NOT NULL,"
+    "  id            TEXT    NOT NULL UNIQUE,"
+    "  at            INTEGER NOT NULL,"
+    "  sender        TEXT    NOT NULL,"
+    "  sender_tenant TEXT    NOT NULL,"
+    "  sender_name   TEXT    NOT NULL,"
+    "  sender_role   TEXT    NOT NULL,"
+    "  text          TEXT    NOT NULL,"
+    "  PRIMARY KEY (consult_id, seq)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE chat_attachments ("
+    "  consult_id    TEXT    NOT NULL,"
+    "  seq           INTEGER NOT NULL,"
+    "  idx           INTEGER NOT NULL,"
+    "  attachment_id TEXT    NOT NULL REFERENCES attachments (id),"
+    "  PRIMARY KEY (consult_id, seq, idx),"
+    "  FOREIGN KEY (consult_id, seq) REFERENCES chat_messages (consult_id, seq)"
+    ") STRICT, WITHOUT ROWID;"
+    /* One conclusion per consult; once signed, the row refuses every change
+     * (the documents work adds amendments as new versions, elsewhere). */
+    "CREATE TABLE conclusions ("
+    "  consult_id      TEXT    NOT NULL PRIMARY KEY REFERENCES consults (id),"
+    "  status          TEXT    NOT NULL CHECK (status IN ('draft', 'signed')),"
+    "  version         INTEGER NOT NULL,"
+    "  updated_at      INTEGER NOT NULL,"
+    "  signed_at       INTEGER NOT NULL,"
+    "  author          TEXT    NOT NULL,"
+    "  author_tenant   TEXT    NOT NULL,"
+    "  author_name     TEXT    NOT NULL,"
+    "  diagnosis_code  TEXT    NOT NULL,"
+    "  diagnosis_text  TEXT    NOT NULL,"
+    "  findings        TEXT    NOT NULL,"
+    "  recommendations TEXT    NOT NULL"
+    ") STRICT;"
+    "CREATE TRIGGER conclusions_signed_final BEFORE UPDATE ON conclusions"
+    "  WHEN OLD.status = 'signed' BEGIN SELECT RAISE(ABORT, 'signed conclusion'); END;"
+    "CREATE TRIGGER conclusions_no_delete BEFORE DELETE ON conclusions"
+    "  WHEN OLD.status = 'signed' BEGIN SELECT RAISE(ABORT, 'signed conclusion'); END;",
 };
 
 #define CS_STORAGE_SCHEMA_VERSION ((int)CS_ARRAY_LEN(migrations))
@@ -171,6 +232,47 @@ static const char *const stmt_sql[CS_STMT_COUNT] = {
     [CS_STMT_LOAD_PARTICIPANTS] = "SELECT " CS_PARTICIPANT_COLUMNS
                                   " FROM participants WHERE consult_id = ?1 ORDER BY idx",
     [CS_STMT_LOAD_USERS] = "SELECT " CS_USER_COLUMNS " FROM users ORDER BY tenant, subject",
+    [CS_STMT_INSERT_ATTACHMENT] = "INSERT INTO attachments (id, owner, owner_tenant, name, type,"
+                                  " size, sha256, created_at, data)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [CS_STMT_COUNT_UNBOUND] = "SELECT count(*) FROM attachments WHERE owner_tenant = ?1"
+                              " AND owner = ?2 AND consult_id IS NULL",
+    [CS_STMT_GET_ATTACHMENT] = "SELECT " CS_ATTACHMENT_COLUMNS " FROM attachments WHERE id = ?1",
+    [CS_STMT_GET_ATTACHMENT_DATA] = "SELECT data FROM attachments WHERE id = ?1",
+    [CS_STMT_BIND_ATTACHMENT] = "UPDATE attachments SET consult_id = ?2,"
+                                " request_idx = coalesce(request_idx, ?3)"
+                                " WHERE id = ?1 AND (consult_id IS NULL OR consult_id = ?2)",
+    [CS_STMT_PRUNE_ATTACHMENTS] = "DELETE FROM attachments WHERE consult_id IS NULL"
+                                  " AND created_at < ?1",
+    [CS_STMT_LOAD_REQUEST_ATTACHMENTS] = "SELECT " CS_ATTACHMENT_COLUMNS " FROM attachments"
+                                         " WHERE consult_id = ?1 AND request_idx IS NOT NULL"
+                                         " ORDER BY request_idx",
+    [CS_STMT_NEXT_CHAT_SEQ] = "SELECT coalesce(max(seq), 0) + 1 FROM chat_messages"
+                              " WHERE consult_id = ?1",
+    [CS_STMT_INSERT_CHAT] = "INSERT INTO chat_messages (" CS_CHAT_COLUMNS ")"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [CS_STMT_INSERT_CHAT_ATTACHMENT] = "INSERT INTO chat_attachments (consult_id, seq, idx,"
+                                       " attachment_id) VALUES (?1, ?2, ?3, ?4)",
+    /* The last ?3 before ?2, then put back in order. */
+    [CS_STMT_LIST_CHAT] = "SELECT " CS_CHAT_COLUMNS " FROM (SELECT * FROM chat_messages"
+                          " WHERE consult_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3)"
+                          " ORDER BY seq",
+    [CS_STMT_LIST_CHAT_ATTACHMENTS] = "SELECT a.id, a.name, a.type, a.size, a.owner,"
+                                      " a.owner_tenant, ifnull(a.consult_id, ''), a.sha256,"
+                                      " a.created_at FROM chat_attachments c JOIN attachments a"
+                                      " ON a.id = c.attachment_id WHERE c.consult_id = ?1"
+                                      " AND c.seq = ?2 ORDER BY c.idx",
+    [CS_STMT_UPSERT_CONCLUSION] =
+        "INSERT INTO conclusions (consult_id, " CS_CONCLUSION_COLUMNS ")"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " ON CONFLICT (consult_id) DO UPDATE SET status = excluded.status,"
+        " version = excluded.version, updated_at = excluded.updated_at,"
+        " signed_at = excluded.signed_at, author = excluded.author,"
+        " author_tenant = excluded.author_tenant, author_name = excluded.author_name,"
+        " diagnosis_code = excluded.diagnosis_code, diagnosis_text = excluded.diagnosis_text,"
+        " findings = excluded.findings, recommendations = excluded.recommendations",
+    [CS_STMT_GET_CONCLUSION] = "SELECT " CS_CONCLUSION_COLUMNS " FROM conclusions"
+                               " WHERE consult_id = ?1",
     [CS_STMT_LOAD_INVITES] = "SELECT " CS_INVITE_COLUMNS " FROM invites"
                              " WHERE expires_at > ?1 ORDER BY created_at, code_hash",
 };

@@ -1,6 +1,6 @@
 /*
- * storage.h — durable storage of consults, their audit trail, users and
- * invitations, in one SQLite database file.
+ * storage.h — durable storage of consults, their audit trail, users,
+ * invitations, attachments, chat and conclusions, in one SQLite database file.
  *
  * The only user of SQLite in Consilium. The consult engine writes through the
  * cs_store_t vtable returned by cs_storage_store() (every change is on disk
@@ -72,6 +72,25 @@ typedef struct {
 
 int cs_storage_load(cs_storage_t *st, const cs_storage_loader_t *l, void *user, int64_t now_ms,
                     int64_t retain_ms);
+
+/* ---- attachments: the uploaded files' bytes, for the gateway's HTTP side ---- */
+
+/*
+ * Stores an unbound upload: a's ref (id, name, type, size), owner,
+ * owner_tenant, sha256 and created_at, with its len bytes. CS_ELIMIT when the
+ * owner already holds max_unbound unbound files, CS_EEXIST for a used id,
+ * CS_EINVAL for an empty field or len != a->ref.size, CS_ESTORAGE.
+ */
+int cs_storage_put_attachment(cs_storage_t *st, const cs_attachment_t *a, const void *data,
+                              size_t len, int max_unbound);
+/* Reads an attachment's record and, when data is non-NULL, a malloc'd copy of
+ * its bytes (*len bytes) that the caller frees. CS_ENOTFOUND, CS_ENOMEM,
+ * CS_ESTORAGE. */
+int cs_storage_get_attachment(cs_storage_t *st, const char *id, cs_attachment_t *out,
+                              void **data, size_t *len);
+/* Deletes unbound attachments uploaded before created_before; returns how
+ * many, or CS_ESTORAGE. */
+int cs_storage_prune_attachments(cs_storage_t *st, int64_t created_before);
 
 /* Readiness probe for /healthz: reads the database. CS_OK or CS_ESTORAGE. */
 int cs_storage_ping(cs_storage_t *st);

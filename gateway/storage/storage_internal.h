@@ -10,7 +10,9 @@
 #define CS_STORAGE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "storage.h"
 
@@ -36,6 +38,20 @@ enum {
     CS_STMT_LOAD_PARTICIPANTS,
     CS_STMT_LOAD_USERS,
     CS_STMT_LOAD_INVITES,
+    CS_STMT_INSERT_ATTACHMENT,
+    CS_STMT_COUNT_UNBOUND,
+    CS_STMT_GET_ATTACHMENT,
+    CS_STMT_GET_ATTACHMENT_DATA,
+    CS_STMT_BIND_ATTACHMENT,
+    CS_STMT_PRUNE_ATTACHMENTS,
+    CS_STMT_LOAD_REQUEST_ATTACHMENTS,
+    CS_STMT_NEXT_CHAT_SEQ,
+    CS_STMT_INSERT_CHAT,
+    CS_STMT_INSERT_CHAT_ATTACHMENT,
+    CS_STMT_LIST_CHAT,
+    CS_STMT_LIST_CHAT_ATTACHMENTS,
+    CS_STMT_UPSERT_CONCLUSION,
+    CS_STMT_GET_CONCLUSION,
     CS_STMT_COUNT
 };
 
@@ -86,6 +102,13 @@ enum {
 #define CS_EVENT_COLUMNS \
     "at, kind, from_state, to_state, actor, actor_role, actor_is_system, detail"
 #define CS_USER_COLUMNS "subject, name, role, tenant, specialties, last_seen"
+#define CS_ATTACHMENT_COLUMNS \
+    "id, name, type, size, owner, owner_tenant, ifnull(consult_id, ''), sha256, created_at"
+#define CS_CHAT_COLUMNS \
+    "consult_id, seq, id, at, sender, sender_tenant, sender_name, sender_role, text"
+#define CS_CONCLUSION_COLUMNS                                                                \
+    "status, version, updated_at, signed_at, author, author_tenant, author_name, "           \
+    "diagnosis_code, diagnosis_text, findings, recommendations"
 #define CS_INVITE_COLUMNS "code_hash, consult_id, role, name, created_by, created_at, expires_at"
 
 struct cs_storage {
@@ -110,5 +133,75 @@ int cs_storage_write_tx(cs_storage_t *st, cs_storage_tx_fn fn, const void *arg);
 
 /* The cs_store_t list_events function (storage_read.c). */
 int cs_storage_list_events(void *user, const char *consult_id, cs_event_t *out, size_t max);
+
+/* ---- writing (storage_write.c) ----
+ * Binds parameters one after another and remembers the first failure, so a
+ * statement's binds read as a flat list. Text is bound SQLITE_STATIC: the
+ * record outlives the statement's execution. */
+typedef struct {
+    sqlite3_stmt *s;
+    int rc;
+} binder_t;
+
+binder_t binder(cs_storage_t *st, int stmt);
+/* At most cap bytes: a fixed-size field without its NUL is still bounded. */
+void bind_text(binder_t *b, int param, const char *v, size_t cap);
+/* An enum's wire name (a static string). */
+void bind_name(binder_t *b, int param, const char *name);
+void bind_int(binder_t *b, int param, int64_t v);
+/* Executes the bound statement, or gives up on a failed bind. */
+int run_bound(binder_t *b);
+/* A char array field of a record, bounded by its own size; refuses (at
+ * compile time) a pointer, whose sizeof would silently cut the text. */
+#define BIND_FIELD(b, param, field)                                                          \
+    do {                                                                                     \
+        _Static_assert(!__builtin_types_compatible_p(__typeof__(field),                      \
+                                                     __typeof__(&(field)[0])),               \
+                       #field " must be an array");                                          \
+        bind_text((b), (param), (field), sizeof(field));                                     \
+    } while (0)
+bool role_ok(cs_role_t r);
+bool consult_ok(const cs_consult_t *c, const cs_event_t *ev);
+int upsert_consult(cs_storage_t *st, const cs_consult_t *c);
+int insert_event(cs_storage_t *st, const char *consult_id, const cs_event_t *ev);
+/* CS_OK for SQLITE_OK, else CS_ESTORAGE: any failed write kept nothing. */
+int write_result(int rc);
+
+/* ---- reading (storage_read.c) ---- */
+/* Copies n bytes of src into dst (size bytes), NUL-terminated, never cutting
+ * through a UTF-8 character. */
+void copy_text(char *dst, size_t size, const char *src, size_t n);
+void column_text(sqlite3_stmt *s, int col, char *dst, size_t size);
+/* Reads into a char array field of a record, bounded by the field's size; a
+ * pointer (whose sizeof is not the room behind it) does not compile. */
+#define COLUMN_FIELD(s, col, field)                                                          \
+    do {                                                                                     \
+        _Static_assert(!__builtin_types_compatible_p(__typeof__(field),                      \
+                                                     __typeof__(&(field)[0])),               \
+                       #field " must be an array");                                          \
+        column_text((s), (col), (field), sizeof(field));                                     \
+    } while (0)
+/* The column as a C string, or NULL when absent or holding a NUL byte. */
+const char *column_name(sqlite3_stmt *s, int col);
+int column_role(sqlite3_stmt *s, int col, cs_role_t *out);
+typedef int (*row_fn)(cs_storage_t *st, sqlite3_stmt *s, void *ctx);
+/* Steps through the rows of a bound statement, calling fn on each until it
+ * returns an error; always resets the statement. */
+int each_row(cs_storage_t *st, sqlite3_stmt *s, row_fn fn, void *ctx);
+/* CS_OK after a good bind; a failed bind resets the statement: CS_ESTORAGE. */
+int bound(sqlite3_stmt *s, int rc);
+
+/* ---- attachments, chat, conclusions (storage_notes.c) ---- */
+/* Binds a new consult's request attachments to it (inside its write). */
+int bind_request_attachments(cs_storage_t *st, const cs_consult_t *c);
+/* Fills a loaded consult's request attachments and conclusion summary. */
+int read_consult_notes(cs_storage_t *st, cs_consult_t *c);
+int cs_storage_store_get_attachment(void *user, const char *id, cs_attachment_t *out);
+int cs_storage_save_chat(void *user, cs_chat_message_t *m);
+int cs_storage_list_chat(void *user, const char *consult_id, int64_t before_seq,
+                         cs_chat_message_t *out, size_t max);
+int cs_storage_save_conclusion(void *user, const cs_consult_t *c, const cs_conclusion_t *k,
+                               const cs_event_t *ev);
+int cs_storage_get_conclusion(void *user, const char *consult_id, cs_conclusion_t *out);
 
 #endif

@@ -17,7 +17,7 @@
 /* Copies n bytes of src into dst (size bytes), NUL-terminated. When it must
  * cut, it cuts before a UTF-8 character rather than through it, so the text
  * stays valid for the JSON encoder. */
-static void copy_text(char *dst, size_t size, const char *src, size_t n)
+void copy_text(char *dst, size_t size, const char *src, size_t n)
 {
     if (n >= size) {
         n = size - 1;
@@ -30,25 +30,15 @@ static void copy_text(char *dst, size_t size, const char *src, size_t n)
     dst[n] = '\0';
 }
 
-static void column_text(sqlite3_stmt *s, int col, char *dst, size_t size)
+void column_text(sqlite3_stmt *s, int col, char *dst, size_t size)
 {
     const char *t = (const char *)sqlite3_column_text(s, col);
     copy_text(dst, size, t ? t : "", t ? (size_t)sqlite3_column_bytes(s, col) : 0);
 }
 
-/* Reads into a char array field of a record, bounded by the field's size; a
- * pointer (whose sizeof is not the room behind it) does not compile. */
-#define COLUMN_FIELD(s, col, field)                                                          \
-    do {                                                                                     \
-        _Static_assert(!__builtin_types_compatible_p(__typeof__(field),                      \
-                                                     __typeof__(&(field)[0])),               \
-                       #field " must be an array");                                          \
-        column_text((s), (col), (field), sizeof(field));                                     \
-    } while (0)
-
 /* The column as a C string, or NULL when absent or holding a NUL byte (which
  * would make it compare as a shorter, different name). */
-static const char *column_name(sqlite3_stmt *s, int col)
+const char *column_name(sqlite3_stmt *s, int col)
 {
     const char *t = (const char *)sqlite3_column_text(s, col);
     if (!t || strlen(t) != (size_t)sqlite3_column_bytes(s, col))
@@ -62,7 +52,7 @@ static int column_state(sqlite3_stmt *s, int col, cs_state_t *out)
     return t && cs_state_parse(t, out) == CS_OK ? CS_OK : CS_ESTORAGE;
 }
 
-static int column_role(sqlite3_stmt *s, int col, cs_role_t *out)
+int column_role(sqlite3_stmt *s, int col, cs_role_t *out)
 {
     const char *t = column_name(s, col);
     return t && cs_role_parse(t, out) == CS_OK ? CS_OK : CS_ESTORAGE;
@@ -88,11 +78,9 @@ static int column_escalation(sqlite3_stmt *s, int col, cs_escalation_t *out)
 
 /* ---- iterating rows ------------------------------------------------------- */
 
-typedef int (*row_fn)(cs_storage_t *st, sqlite3_stmt *s, void *ctx);
-
 /* Steps through the rows of an already bound statement, calling fn on each
  * until it returns an error; always resets the statement. */
-static int each_row(cs_storage_t *st, sqlite3_stmt *s, row_fn fn, void *ctx)
+int each_row(cs_storage_t *st, sqlite3_stmt *s, row_fn fn, void *ctx)
 {
     int rc, err = CS_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -105,7 +93,7 @@ static int each_row(cs_storage_t *st, sqlite3_stmt *s, row_fn fn, void *ctx)
 }
 
 /* A failed bind leaves the statement reset for its next use. */
-static int bound(sqlite3_stmt *s, int rc)
+int bound(sqlite3_stmt *s, int rc)
 {
     if (rc == SQLITE_OK)
         return CS_OK;
@@ -182,6 +170,8 @@ static int consult_row(cs_storage_t *st, sqlite3_stmt *s, void *arg)
     int err = read_consult(s, &ctx->c);
     if (err == CS_OK)
         err = read_participants(st, &ctx->c);
+    if (err == CS_OK)
+        err = read_consult_notes(st, &ctx->c);
     return err != CS_OK ? err : ctx->l->consult(ctx->user, &ctx->c);
 }
 

@@ -16,48 +16,33 @@
 /* Binds parameters one after another and remembers the first failure, so a
  * statement's binds read as a flat list. Text is bound SQLITE_STATIC: the
  * record outlives the statement's execution. */
-typedef struct {
-    sqlite3_stmt *s;
-    int rc;
-} binder_t;
-
-static binder_t binder(cs_storage_t *st, int stmt)
+binder_t binder(cs_storage_t *st, int stmt)
 {
     return (binder_t){st->stmt[stmt], SQLITE_OK};
 }
 
 /* At most cap bytes: a fixed-size field without its NUL is still bounded. */
-static void bind_text(binder_t *b, int param, const char *v, size_t cap)
+void bind_text(binder_t *b, int param, const char *v, size_t cap)
 {
     if (b->rc == SQLITE_OK)
         b->rc = sqlite3_bind_text(b->s, param, v, (int)strnlen(v, cap), SQLITE_STATIC);
 }
 
-/* A char array field of a record, bounded by its own size; refuses (at
- * compile time) a pointer, whose sizeof would silently cut the text. */
-#define BIND_FIELD(b, param, field)                                                          \
-    do {                                                                                     \
-        _Static_assert(!__builtin_types_compatible_p(__typeof__(field),                      \
-                                                     __typeof__(&(field)[0])),               \
-                       #field " must be an array");                                          \
-        bind_text((b), (param), (field), sizeof(field));                                     \
-    } while (0)
-
 /* An enum's wire name (a static string). */
-static void bind_name(binder_t *b, int param, const char *name)
+void bind_name(binder_t *b, int param, const char *name)
 {
     if (b->rc == SQLITE_OK)
         b->rc = sqlite3_bind_text(b->s, param, name, -1, SQLITE_STATIC);
 }
 
-static void bind_int(binder_t *b, int param, int64_t v)
+void bind_int(binder_t *b, int param, int64_t v)
 {
     if (b->rc == SQLITE_OK)
         b->rc = sqlite3_bind_int64(b->s, param, v);
 }
 
 /* Executes the bound statement, or gives up on a failed bind. */
-static int run(binder_t *b)
+int run_bound(binder_t *b)
 {
     if (b->rc != SQLITE_OK) {
         cs_storage_done(b->s);
@@ -68,7 +53,7 @@ static int run(binder_t *b)
 
 /* ---- checks --------------------------------------------------------------- */
 
-static bool role_ok(cs_role_t r)
+bool role_ok(cs_role_t r)
 {
     return (unsigned)r < CS_ROLE_COUNT;
 }
@@ -97,7 +82,7 @@ static bool event_ok(const cs_consult_t *c, const cs_event_t *ev)
     return state_ok(ev->from) && state_ok(ev->to) && role_ok(ev->actor_role);
 }
 
-static bool consult_ok(const cs_consult_t *c, const cs_event_t *ev)
+bool consult_ok(const cs_consult_t *c, const cs_event_t *ev)
 {
     return c->id[0] && state_ok(c->state) && (unsigned)c->urgency < CS_URGENCY_COUNT &&
            (unsigned)c->mode < CS_MODE_COUNT && (unsigned)c->escalation < CS_ESCALATION_COUNT &&
@@ -105,14 +90,14 @@ static bool consult_ok(const cs_consult_t *c, const cs_event_t *ev)
 }
 
 /* Any failed write is reported the same way: nothing was kept. */
-static int write_result(int rc)
+int write_result(int rc)
 {
     return rc == SQLITE_OK ? CS_OK : CS_ESTORAGE;
 }
 
 /* ---- consults ------------------------------------------------------------- */
 
-static int upsert_consult(cs_storage_t *st, const cs_consult_t *c)
+int upsert_consult(cs_storage_t *st, const cs_consult_t *c)
 {
     binder_t b = binder(st, CS_STMT_UPSERT_CONSULT);
     BIND_FIELD(&b, CS_CC_ID + 1, c->id);
@@ -136,7 +121,7 @@ static int upsert_consult(cs_storage_t *st, const cs_consult_t *c)
     for (int i = 0; i < (int)CS_ARRAY_LEN(times); i++)
         bind_int(&b, CS_CC_CREATED_AT + 1 + i, times[i]);
     BIND_FIELD(&b, CS_CC_REASON + 1, c->reason);
-    return run(&b);
+    return run_bound(&b);
 }
 
 static int insert_participant(cs_storage_t *st, const char *consult_id, int idx,
@@ -153,7 +138,7 @@ static int insert_participant(cs_storage_t *st, const char *consult_id, int idx,
     bind_int(&b, 8, p->joined_at);
     bind_int(&b, 9, p->left_at);
     bind_int(&b, 10, p->present ? 1 : 0);
-    return run(&b);
+    return run_bound(&b);
 }
 
 /* Delete and insert rather than diff: at most eight small rows, and the
@@ -162,13 +147,13 @@ static int replace_participants(cs_storage_t *st, const cs_consult_t *c)
 {
     binder_t b = binder(st, CS_STMT_DELETE_PARTICIPANTS);
     BIND_FIELD(&b, 1, c->id);
-    int rc = run(&b);
+    int rc = run_bound(&b);
     for (int i = 0; rc == SQLITE_OK && i < c->n_participants; i++)
         rc = insert_participant(st, c->id, i, &c->participants[i]);
     return rc;
 }
 
-static int insert_event(cs_storage_t *st, const char *consult_id, const cs_event_t *ev)
+int insert_event(cs_storage_t *st, const char *consult_id, const cs_event_t *ev)
 {
     binder_t b = binder(st, CS_STMT_INSERT_EVENT);
     bind_text(&b, 1, consult_id, CS_ID_MAX);
@@ -180,7 +165,7 @@ static int insert_event(cs_storage_t *st, const char *consult_id, const cs_event
     bind_name(&b, 7, cs_role_name(ev->actor_role));
     bind_int(&b, 8, ev->actor_is_system ? 1 : 0);
     BIND_FIELD(&b, 9, ev->detail);
-    return run(&b);
+    return run_bound(&b);
 }
 
 typedef struct {
@@ -194,6 +179,8 @@ static int write_consult(cs_storage_t *st, const void *arg)
     int rc = upsert_consult(st, w->c);
     if (rc == SQLITE_OK)
         rc = replace_participants(st, w->c);
+    if (rc == SQLITE_OK)
+        rc = bind_request_attachments(st, w->c);
     if (rc == SQLITE_OK && w->ev)
         rc = insert_event(st, w->c->id, w->ev);
     return rc;
@@ -249,7 +236,7 @@ static int write_user(cs_storage_t *st, const void *arg)
     BIND_FIELD(&b, 4, w->u->tenant);
     bind_text(&b, 5, w->specialties, CS_SPECIALTY_LIST_MAX);
     bind_int(&b, 6, w->u->last_seen);
-    return run(&b);
+    return run_bound(&b);
 }
 
 static int save_user(void *user, const cs_user_t *u)
@@ -274,7 +261,7 @@ static int write_invite(cs_storage_t *st, const void *arg)
     BIND_FIELD(&b, 5, inv->created_by);
     bind_int(&b, 6, inv->created_at);
     bind_int(&b, 7, inv->expires_at);
-    return run(&b);
+    return run_bound(&b);
 }
 
 static int save_invite(void *user, const cs_invite_t *inv)
@@ -297,6 +284,11 @@ static const cs_store_t store = {
     .save_user = save_user,
     .save_invite = save_invite,
     .list_events = cs_storage_list_events,
+    .get_attachment = cs_storage_store_get_attachment,
+    .save_chat = cs_storage_save_chat,
+    .list_chat = cs_storage_list_chat,
+    .save_conclusion = cs_storage_save_conclusion,
+    .get_conclusion = cs_storage_get_conclusion,
 };
 
 const cs_store_t *cs_storage_store(void)

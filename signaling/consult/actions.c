@@ -12,8 +12,7 @@
 
 #include "internal.h"
 
-static consult_entry_t *find_visible(cs_engine_t *e, const cs_identity_t *actor, const char *id,
-                                     int *rc)
+consult_entry_t *find_visible(cs_engine_t *e, const cs_identity_t *actor, const char *id, int *rc)
 {
     consult_entry_t *ce = cs_map_get(e->consults, id);
     /* Another centre's consult answers "not found", not "forbidden": its
@@ -84,11 +83,19 @@ int cs_engine_request(cs_engine_t *e, const cs_identity_t *actor, const cs_reque
     if (e->active >= e->cfg.max_active_consults ||
         open_requests_of(e, actor) >= e->cfg.max_open_per_clinician)
         return CS_ELIMIT;
+    if (req->n_attachments < 0 || req->n_attachments > CS_MAX_REQUEST_ATTACHMENTS)
+        return CS_EINVAL;
+    cs_attachment_ref_t refs[CS_MAX_REQUEST_ATTACHMENTS];
+    int rc = resolve_attachments(e, actor, NULL, req->attachments, req->n_attachments, refs);
+    if (rc)
+        return rc;
     consult_entry_t *ce = calloc(1, sizeof *ce);
     if (!ce)
         return CS_ENOMEM;
     cs_consult_t next;
-    int rc = new_consult(e, actor, req, now, &next);
+    rc = new_consult(e, actor, req, now, &next);
+    memcpy(next.attachments, refs, sizeof refs[0] * (size_t)req->n_attachments);
+    next.n_attachments = req->n_attachments;
     /* Offered at once when a specialist is there to see it (the new entry
      * serves as the probe: nobody has declined it yet). Then the entry is
      * emptied again, which tells commit() there is no previous version. */
@@ -125,7 +132,7 @@ static bool is_clinician_of(const cs_identity_t *a, const cs_consult_t *c)
            !strcmp(a->subject, c->clinician) && !strcmp(a->tenant, c->tenant);
 }
 
-static bool is_specialist_of(const cs_identity_t *a, const cs_consult_t *c)
+bool is_specialist_of(const cs_identity_t *a, const cs_consult_t *c)
 {
     return a->role == CS_ROLE_SPECIALIST && !a->consult_scope[0] &&
            !strcmp(a->subject, c->specialist) && !strcmp(a->tenant, c->specialist_tenant);
@@ -319,7 +326,7 @@ int cs_engine_route(cs_engine_t *e, const cs_identity_t *actor, const char *id,
     return rc;
 }
 
-static bool is_member(const cs_identity_t *a, cs_consult_t *c)
+bool is_member(const cs_identity_t *a, cs_consult_t *c)
 {
     cs_participant_t *p = participant_find(c, a->tenant, a->subject);
     return p && (!a->consult_scope[0] || !strcmp(a->consult_scope, c->id));

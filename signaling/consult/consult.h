@@ -48,16 +48,44 @@ typedef struct {
     int64_t created_at, expires_at;
 } cs_invite_t;
 
+/* An uploaded file as storage keeps it (the bytes stay in storage). It
+ * belongs to its uploader until a request or chat message binds it to a
+ * consult; from then on whoever may see the consult may read it. */
+typedef struct {
+    cs_attachment_ref_t ref;
+    char owner[CS_SUBJECT_MAX];
+    char owner_tenant[CS_TENANT_MAX];
+    char consult_id[CS_ID_MAX];   /* "" while unbound */
+    char sha256[65];              /* hex */
+    int64_t created_at;
+} cs_attachment_t;
+
 /* Durable storage. Each function returns CS_OK or a negative code; the engine
  * treats any failure as "nothing happened". */
 typedef struct {
-    /* Upserts the consult with its participants and appends ev, atomically. */
+    /* Upserts the consult with its participants and appends ev, atomically;
+     * binds c->attachments to the consult in the same transaction. */
     int (*save_consult)(void *user, const cs_consult_t *c, const cs_event_t *ev);
     /* Upserts a user seen on connect. */
     int (*save_user)(void *user, const cs_user_t *u);
     int (*save_invite)(void *user, const cs_invite_t *inv);
     /* Up to max events of a consult, oldest first; returns the count or < 0. */
     int (*list_events)(void *user, const char *consult_id, cs_event_t *out, size_t max);
+    /* An attachment's record; CS_ENOTFOUND when there is none. */
+    int (*get_attachment)(void *user, const char *id, cs_attachment_t *out);
+    /* Appends a chat message, numbering it (sets m->seq) and binding its
+     * attachments to its consult, atomically. */
+    int (*save_chat)(void *user, cs_chat_message_t *m);
+    /* The last max messages with seq < before_seq (0: the last max), oldest
+     * first; returns the count or < 0. */
+    int (*list_chat)(void *user, const char *consult_id, int64_t before_seq,
+                     cs_chat_message_t *out, size_t max);
+    /* Upserts the consult (whose summary describes k), the conclusion k, and
+     * appends ev, atomically. */
+    int (*save_conclusion)(void *user, const cs_consult_t *c, const cs_conclusion_t *k,
+                           const cs_event_t *ev);
+    /* The consult's conclusion; CS_ENOTFOUND when there is none. */
+    int (*get_conclusion)(void *user, const char *consult_id, cs_conclusion_t *out);
 } cs_store_t;
 
 typedef enum {
@@ -66,6 +94,7 @@ typedef enum {
     CS_NOTICE_WITHDRAWN,  /* no longer offered to you: consult, reason */
     CS_NOTICE_ESCALATION, /* warning or overdue (coordinators): consult */
     CS_NOTICE_PRESENCE,   /* a specialist's presence changed (coordinators): user, presence */
+    CS_NOTICE_CHAT,       /* a chat message in a consult you take part in: consult, message */
 } cs_notice_kind_t;
 
 typedef struct {
@@ -74,6 +103,7 @@ typedef struct {
     const char *reason;       /* WITHDRAWN: "taken", "cancelled", "expired", "declined", "unavailable" */
     const cs_user_t *user;    /* PRESENCE */
     cs_presence_t presence;   /* PRESENCE */
+    const cs_chat_message_t *message; /* CHAT */
     uint64_t revision;        /* grows with every change the engine makes: two
                                  notices with equal kind, subject matter, reason
                                  and revision have the same content */
@@ -133,6 +163,10 @@ typedef struct {
     cs_urgency_t urgency;
     cs_mode_t mode;
     char reason[CS_REASON_MAX];
+    /* uploaded by the actor and not yet bound: CS_ENOTFOUND for an unknown id
+     * or another's upload, CS_EEXIST for one already bound */
+    char attachments[CS_MAX_REQUEST_ATTACHMENTS][CS_ID_MAX];
+    int n_attachments;
 } cs_request_t;
 int cs_engine_request(cs_engine_t *e, const cs_identity_t *actor, const cs_request_t *req,
                       int64_t now_ms, const cs_consult_t **out);
@@ -159,6 +193,41 @@ int cs_engine_end(cs_engine_t *e, const cs_identity_t *actor, const char *id, in
 /* The consult's audit trail, if actor may see the consult. */
 int cs_engine_history(cs_engine_t *e, const cs_identity_t *actor, const char *id,
                       cs_event_t *out, size_t max);
+
+/* ---- chat and conclusion (notes.c). When err_field is given, it is set to
+ * the request field an error is about ("attachments", "findings", ...) or "".
+ * Attachment ids must be the actor's uploads, unbound or bound to this
+ * consult: CS_ENOTFOUND / CS_EEXIST otherwise, with err_field "attachments". */
+
+/* A participant writes in an accepted or in-progress consult; *out is the
+ * stored message. Participants are notified (CS_NOTICE_CHAT). */
+int cs_engine_chat(cs_engine_t *e, const cs_identity_t *actor, const char *id, const char *text,
+                   const char (*attachments)[CS_ID_MAX], int n_attachments, int64_t now,
+                   cs_chat_message_t *out, const char **err_field);
+/* Up to max messages (see cs_store_t.list_chat) if actor may see the consult;
+ * returns the count or a negative code. */
+int cs_engine_chat_history(cs_engine_t *e, const cs_identity_t *actor, const char *id,
+                           int64_t before_seq, cs_chat_message_t *out, size_t max);
+/* The consult's specialist saves a draft (findings, diagnosis_code/text and
+ * recommendations of draft are used) in accepted, in_progress or ended, while
+ * it is not signed. *out is the saved conclusion. */
+int cs_engine_conclusion_save(cs_engine_t *e, const cs_identity_t *actor, const char *id,
+                              const cs_conclusion_t *draft, int64_t now, cs_conclusion_t *out,
+                              const cs_consult_t **consult_out, const char **err_field);
+/* Signs draft version `version` (CS_ESTATE if it is not the latest, or
+ * signed; CS_EINVAL with err_field naming an empty part). */
+int cs_engine_conclusion_sign(cs_engine_t *e, const cs_identity_t *actor, const char *id,
+                              int version, int64_t now, cs_conclusion_t *out,
+                              const cs_consult_t **consult_out, const char **err_field);
+/* 1 and *out when actor may read a conclusion (a draft only by its author,
+ * a signed one by everyone who may see the consult), 0 when there is none to
+ * show, or a negative code. */
+int cs_engine_conclusion_get(cs_engine_t *e, const cs_identity_t *actor, const char *id,
+                             cs_conclusion_t *out);
+/* Whether actor may read an attachment: its uploader, or anyone who may see
+ * the consult it is bound to. */
+bool cs_engine_may_read_attachment(const cs_engine_t *e, const cs_identity_t *actor,
+                                   const cs_attachment_t *a);
 
 /* Deadlines: escalations, expiries, invitation clean-up, eviction of old
  * terminal consults. Call at least once a second. */

@@ -210,8 +210,8 @@ void record_pairing(cs_engine_t *e, const cs_consult_t *c)
 
 /* ---- notices --------------------------------------------------------------- */
 
-static void send_notice(cs_engine_t *e, const char *tenant, const char *subject,
-                        const cs_notice_t *n)
+void send_notice(cs_engine_t *e, const char *tenant, const char *subject,
+                 const cs_notice_t *n)
 {
     if (!e->notify)
         return;

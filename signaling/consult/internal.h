@@ -87,6 +87,8 @@ void withdraw_offers(cs_engine_t *e, consult_entry_t *ce, const char *reason,
                      const user_entry_t *except);
 void offer_to(cs_engine_t *e, user_entry_t *s, consult_entry_t *ce);
 void notify_coordinators(cs_engine_t *e, const char *tenant, const cs_notice_t *n);
+/* One notice to one user, stamped with the engine's revision. */
+void send_notice(cs_engine_t *e, const char *tenant, const char *subject, const cs_notice_t *n);
 void record_pairing(cs_engine_t *e, const cs_consult_t *c);
 
 /* actions.c */
@@ -95,6 +97,16 @@ int route_to(cs_engine_t *e, consult_entry_t *ce, const char *tenant, const cs_i
              int64_t now);
 /* Marks actor absent from every room they are in (their last connection closed). */
 void leave_all(cs_engine_t *e, const cs_identity_t *actor, int64_t now);
+/* The consult id names if actor may see it, else NULL with *rc CS_ENOTFOUND. */
+consult_entry_t *find_visible(cs_engine_t *e, const cs_identity_t *actor, const char *id, int *rc);
+bool is_member(const cs_identity_t *a, cs_consult_t *c);
+bool is_specialist_of(const cs_identity_t *a, const cs_consult_t *c);
+
+/* notes.c */
+/* Resolves attachment ids to refs: each the actor's upload, unbound, or
+ * bound to consult_id when that is non-NULL. */
+int resolve_attachments(cs_engine_t *e, const cs_identity_t *actor, const char *consult_id,
+                        const char (*ids)[CS_ID_MAX], int n, cs_attachment_ref_t *out);
 
 /* queries.c */
 bool may_see(const cs_engine_t *e, const cs_identity_t *actor, const cs_consult_t *c);

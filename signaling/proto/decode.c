@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,9 +59,10 @@ static bool text_ok(const char *s, bool multiline)
     return true;
 }
 
-/* name is the field's dotted path; obj holds its last component. */
-static int get_str(json_t *obj, const char *name, char *dst, size_t max, bool required,
-                   cs_proto_error_t *err)
+/* name is the field's dotted path; obj holds its last component. multiline
+ * texts may hold newlines and tabs. */
+static int get_text(json_t *obj, const char *name, char *dst, size_t max, bool required,
+                    bool multiline, cs_proto_error_t *err)
 {
     json_t *v = json_object_get(obj, key_of(name));
     if (!v || json_is_null(v)) {
@@ -76,12 +78,19 @@ static int get_str(json_t *obj, const char *name, char *dst, size_t max, bool re
     const char *s = json_string_value(v);
     if (len >= max)
         return fail_field(err, name, "is too long");
-    if (strlen(s) != len || !text_ok(s, max == CS_REASON_MAX || max == CS_OFFER_SDP_MAX))
+    if (strlen(s) != len || !text_ok(s, multiline))
         return fail_field(err, name, "contains control characters");
     if (required && len == 0)
         return fail_field(err, name, "must not be empty");
     memcpy(dst, s, len + 1);
     return CS_OK;
+}
+
+static int get_str(json_t *obj, const char *name, char *dst, size_t max, bool required,
+                   cs_proto_error_t *err)
+{
+    return get_text(obj, name, dst, max, required, max == CS_REASON_MAX || max == CS_OFFER_SDP_MAX,
+                    err);
 }
 
 static int get_slug(json_t *obj, const char *name, char *dst, size_t max, cs_proto_error_t *err)
@@ -111,6 +120,32 @@ static int get_consult_id(json_t *obj, char dst[CS_ID_MAX], cs_proto_error_t *er
     if (rc == CS_OK && !uuid_shaped(dst))
         return fail_field(err, "consult_id", "is not a consult id");
     return rc;
+}
+
+/* An optional array of at most max distinct attachment ids. */
+static int get_attachment_ids(json_t *obj, char (*dst)[CS_ID_MAX], int max, int *n,
+                              cs_proto_error_t *err)
+{
+    json_t *arr = json_object_get(obj, "attachments");
+    *n = 0;
+    if (!arr || json_is_null(arr))
+        return CS_OK;
+    if (!json_is_array(arr))
+        return fail_field(err, "attachments", "must be an array of attachment ids");
+    if (json_array_size(arr) > (size_t)max)
+        return fail_field(err, "attachments", "has too many entries");
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        const char *id = json_string_value(v);
+        if (!id || !uuid_shaped(id))
+            return fail_field(err, "attachments", "must be an array of attachment ids");
+        for (int j = 0; j < *n; j++)
+            if (strcmp(dst[j], id) == 0)
+                return fail_field(err, "attachments", "names the same attachment twice");
+        cs_strlcpy(dst[(*n)++], id, CS_ID_MAX);
+    }
+    return CS_OK;
 }
 
 /* Parses an enum-valued string field through one of the vocabulary parsers. */
@@ -173,7 +208,10 @@ static int decode_request(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
         GET_ENUM(o, "mode", cs_mode_parse, &m->u.request.mode, e);
     else
         m->u.request.mode = CS_MODE_REALTIME;
-    return get_str(o, "reason", m->u.request.reason, CS_REASON_MAX, true, e);
+    if ((rc = get_str(o, "reason", m->u.request.reason, CS_REASON_MAX, true, e)))
+        return rc;
+    return get_attachment_ids(o, m->u.request.attachments, CS_MAX_REQUEST_ATTACHMENTS,
+                              &m->u.request.n_attachments, e);
 }
 
 static int decode_consult_ref(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
@@ -250,6 +288,84 @@ static int decode_media_candidate(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
               : get_str(o, "candidate", m->u.media_candidate.candidate, CS_CANDIDATE_MAX, false, e);
 }
 
+static int decode_chat_send(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_consult_id(o, m->u.chat_send.consult_id, e);
+    if (!rc)
+        rc = get_attachment_ids(o, m->u.chat_send.attachments, CS_MAX_CHAT_ATTACHMENTS,
+                                &m->u.chat_send.n_attachments, e);
+    if (!rc && !json_is_string(json_object_get(o, "text")) && !m->u.chat_send.n_attachments) {
+        cs_strlcpy(e->field, "text", sizeof e->field);
+        return fail(e, CS_EINVAL, "missing field '%s'", "text");
+    }
+    if (!rc)
+        rc = get_text(o, "text", m->u.chat_send.text, CS_CHAT_TEXT_MAX, false, true, e);
+    if (!rc && !m->u.chat_send.text[0] && !m->u.chat_send.n_attachments)
+        return fail_field(e, "text", "must not be empty without attachments");
+    return rc;
+}
+
+static int decode_chat_history(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_consult_id(o, m->u.chat_history.consult_id, e);
+    json_t *b = json_object_get(o, "before_seq");
+    if (rc || !b || json_is_null(b))
+        return rc;
+    if (!json_is_integer(b) || json_integer_value(b) < 1)
+        return fail_field(e, "before_seq", "must be an integer of at least 1");
+    m->u.chat_history.before_seq = (int64_t)json_integer_value(b);
+    return CS_OK;
+}
+
+static int decode_conclusion_save(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_consult_id(o, m->u.conclusion_save.consult_id, e);
+    json_t *d = json_object_get(o, "diagnosis");
+    if (!rc)
+        rc = get_text(o, "findings", m->u.conclusion_save.findings, CS_NOTE_MAX, false, true, e);
+    if (!rc && !json_is_object(d))
+        return fail_field(e, "diagnosis", "must be an object");
+    if (!rc)
+        rc = get_str(d, "diagnosis.code", m->u.conclusion_save.diagnosis_code, CS_ICD10_MAX, false,
+                     e);
+    if (!rc && m->u.conclusion_save.diagnosis_code[0] &&
+        !cs_icd10_valid(m->u.conclusion_save.diagnosis_code))
+        return fail_field(e, "diagnosis.code", "must be an ICD-10 code like I21 or I21.0");
+    if (!rc)
+        rc = get_str(d, "diagnosis.text", m->u.conclusion_save.diagnosis_text, CS_DIAGNOSIS_MAX,
+                     false, e);
+    if (!rc)
+        rc = get_text(o, "recommendations", m->u.conclusion_save.recommendations, CS_NOTE_MAX,
+                      false, true, e);
+    /* All four are required, even if empty: a client that forgets one would
+     * otherwise silently blank it in the draft. */
+    static const char *const keys[] = {"findings", "recommendations"};
+    for (size_t i = 0; !rc && i < CS_ARRAY_LEN(keys); i++)
+        if (!json_is_string(json_object_get(o, keys[i]))) {
+            cs_strlcpy(e->field, keys[i], sizeof e->field);
+            return fail(e, CS_EINVAL, "missing field '%s'", keys[i]);
+        }
+    static const char *const dkeys[] = {"code", "text"};
+    for (size_t i = 0; !rc && i < CS_ARRAY_LEN(dkeys); i++)
+        if (!json_is_string(json_object_get(d, dkeys[i]))) {
+            snprintf(e->field, sizeof e->field, "diagnosis.%s", dkeys[i]);
+            return fail(e, CS_EINVAL, "missing field 'diagnosis.%s'", dkeys[i]);
+        }
+    return rc;
+}
+
+static int decode_conclusion_sign(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_consult_id(o, m->u.conclusion_sign.consult_id, e);
+    json_t *v = json_object_get(o, "version");
+    if (rc)
+        return rc;
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > INT32_MAX)
+        return fail_field(e, "version", "must be the draft's version, an integer of at least 1");
+    m->u.conclusion_sign.version = (int)json_integer_value(v);
+    return CS_OK;
+}
+
 static const struct {
     const char *name;
     cs_msg_type_t type;
@@ -273,6 +389,11 @@ static const struct {
     {"media.offer", CS_MSG_MEDIA_OFFER, decode_media_offer},
     {"media.candidate", CS_MSG_MEDIA_CANDIDATE, decode_media_candidate},
     {"media.leave", CS_MSG_MEDIA_LEAVE, decode_consult_ref},
+    {"chat.send", CS_MSG_CHAT_SEND, decode_chat_send},
+    {"chat.history", CS_MSG_CHAT_HISTORY, decode_chat_history},
+    {"conclusion.save", CS_MSG_CONCLUSION_SAVE, decode_conclusion_save},
+    {"conclusion.sign", CS_MSG_CONCLUSION_SIGN, decode_conclusion_sign},
+    {"conclusion.get", CS_MSG_CONCLUSION_GET, decode_consult_ref},
 };
 
 const char *cs_msg_type_name(cs_msg_type_t t)

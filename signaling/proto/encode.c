@@ -54,6 +54,30 @@ static json_t *participant_json(const cs_participant_t *p)
                      str_or_null(p->invited_by));
 }
 
+static json_t *attachments_json(const cs_attachment_ref_t *a, int n)
+{
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I}", "id", a[i].id, "name",
+                                             a[i].name, "type", a[i].type, "size",
+                                             (json_int_t)a[i].size));
+    return arr ? arr : json_array();
+}
+
+static json_t *author_json(const cs_conclusion_summary_t *k)
+{
+    return json_pack("{s:s, s:s}", "subject", k->author, "name", k->author_name);
+}
+
+static json_t *conclusion_summary_json(const cs_conclusion_summary_t *k)
+{
+    if (k->status == CS_CONCLUSION_NONE)
+        return json_null();
+    return json_pack("{s:s, s:i, s:o, s:o, s:o}", "status", cs_conclusion_status_name(k->status),
+                     "version", k->version, "updated_at", time_or_null(k->updated_at), "signed_at",
+                     time_or_null(k->signed_at), "author", author_json(k));
+}
+
 static json_t *consult_json(const cs_consult_t *c)
 {
     json_t *parts = json_array();
@@ -81,7 +105,29 @@ static json_t *consult_json(const cs_consult_t *c)
     json_object_set_new(o, "ended_at", time_or_null(c->ended_at));
     json_object_set_new(o, "updated_at", time_or_null(c->updated_at));
     json_object_set_new(o, "participants", parts ? parts : json_array());
+    json_object_set_new(o, "attachments", attachments_json(c->attachments, c->n_attachments));
+    json_object_set_new(o, "conclusion", conclusion_summary_json(&c->conclusion));
     return o;
+}
+
+static json_t *chat_message_json(const cs_chat_message_t *m)
+{
+    return json_pack("{s:s, s:s, s:I, s:I, s:{s:s, s:s, s:s}, s:s, s:o}", "id", m->id, "consult_id",
+                     m->consult_id, "seq", (json_int_t)m->seq, "at", (json_int_t)m->at, "from",
+                     "subject", m->from, "name", m->from_name, "role", cs_role_name(m->from_role),
+                     "text", m->text, "attachments",
+                     attachments_json(m->attachments, m->n_attachments));
+}
+
+static json_t *conclusion_json(const cs_conclusion_t *k)
+{
+    const cs_conclusion_summary_t *s = &k->summary;
+    return json_pack("{s:s, s:s, s:i, s:s, s:{s:s, s:s}, s:s, s:o, s:o, s:o}", "consult_id",
+                     k->consult_id, "status", cs_conclusion_status_name(s->status), "version",
+                     s->version, "findings", k->findings, "diagnosis", "code", k->diagnosis_code,
+                     "text", k->diagnosis_text, "recommendations", k->recommendations, "author",
+                     author_json(s), "updated_at", time_or_null(s->updated_at), "signed_at",
+                     time_or_null(s->signed_at));
 }
 
 char *cs_proto_encode_error(const char *req_id, int code, const char *message, const char *field)
@@ -99,6 +145,51 @@ char *cs_proto_encode_ok(const char *req_id, const cs_consult_t *c)
     if (o && c)
         json_object_set_new(o, "consult", consult_json(c));
     return finish(o);
+}
+
+char *cs_proto_encode_ok_with(const char *req_id, const cs_consult_t *c,
+                              const cs_chat_message_t *message, const cs_conclusion_t *conclusion)
+{
+    json_t *o = with_id(json_pack("{s:s}", "type", "ok"), req_id);
+    if (o && c)
+        json_object_set_new(o, "consult", consult_json(c));
+    if (o && message)
+        json_object_set_new(o, "message", chat_message_json(message));
+    if (o && conclusion)
+        json_object_set_new(o, "conclusion", conclusion_json(conclusion));
+    return finish(o);
+}
+
+char *cs_proto_encode_attachment(const cs_attachment_ref_t *a, const char *sha256)
+{
+    return finish(json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", a->id, "name", a->name, "type",
+                            a->type, "size", (json_int_t)a->size, "sha256", sha256));
+}
+
+char *cs_proto_encode_chat_message(const cs_chat_message_t *m)
+{
+    return finish(json_pack("{s:s, s:s, s:o}", "type", "chat.message", "consult_id",
+                            m->consult_id, "message", chat_message_json(m)));
+}
+
+char *cs_proto_encode_chat_history(const char *req_id, const char *consult_id,
+                                   const cs_chat_message_t *m, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, chat_message_json(&m[i]));
+    return finish(with_id(json_pack("{s:s, s:s, s:o}", "type", "chat.history", "consult_id",
+                                    consult_id, "messages", arr ? arr : json_array()),
+                          req_id));
+}
+
+char *cs_proto_encode_conclusion(const char *req_id, const char *consult_id,
+                                 const cs_conclusion_t *k)
+{
+    return finish(with_id(json_pack("{s:s, s:s, s:o}", "type", "conclusion", "consult_id",
+                                    consult_id, "conclusion",
+                                    k ? conclusion_json(k) : json_null()),
+                          req_id));
 }
 
 char *cs_proto_encode_pong(const char *req_id, int64_t server_time)
@@ -267,6 +358,19 @@ void cs_proto_snapshot_set_media(cs_proto_snapshot_t *s, const cs_proto_ice_serv
                                   "max_participants", max_participants));
 }
 
+void cs_proto_snapshot_set_attachments(cs_proto_snapshot_t *s, int64_t max_bytes,
+                                       const char *const *types, size_t n_types)
+{
+    if (!s)
+        return;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n_types; i++)
+        json_array_append_new(list, json_string(types[i]));
+    json_object_set_new(s->root, "attachments",
+                        json_pack("{s:I, s:o}", "max_bytes", (json_int_t)max_bytes, "types",
+                                  list ? list : json_array()));
+}
+
 char *cs_proto_snapshot_finish(cs_proto_snapshot_t *s)
 {
     if (!s)
@@ -340,14 +444,14 @@ static json_t *link_json(const cs_proto_link_t *l)
                      number_or_null(l->rtt_ms), "kbps", number_or_null(l->kbps));
 }
 
-char *cs_proto_encode_media_quality(const char *consult_id, const cs_proto_quality_t *q,
-                                    size_t n)
+char *cs_proto_encode_quality(const char *type, const char *consult_id,
+                              const cs_proto_quality_t *q, size_t n)
 {
     json_t *list = json_array();
     for (size_t i = 0; list && i < n; i++)
         json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o}", "user", q[i].user, "name",
                                               q[i].name, "up", link_json(&q[i].up), "down",
                                               link_json(&q[i].down)));
-    return finish(json_pack("{s:s, s:s, s:o}", "type", "media.quality", "consult_id", consult_id,
+    return finish(json_pack("{s:s, s:s, s:o}", "type", type, "consult_id", consult_id,
                             "participants", list ? list : json_array()));
 }

@@ -39,6 +39,15 @@
 #define CS_MID_MAX 33         /* SDP a=mid */
 #define CS_CANDIDATE_MAX 512  /* one "candidate:..." */
 #define CS_MAX_MEDIA_SOURCES 8
+#define CS_FILE_NAME_MAX 128  /* an attachment's display name */
+#define CS_MIME_MAX 32        /* "application/pdf" */
+#define CS_MAX_REQUEST_ATTACHMENTS 8
+#define CS_MAX_CHAT_ATTACHMENTS 4
+#define CS_CHAT_TEXT_MAX 4001
+#define CS_CHAT_HISTORY_MAX 200 /* messages per chat.history reply */
+#define CS_NOTE_MAX 8001      /* conclusion findings, recommendations */
+#define CS_ICD10_MAX 8        /* "S72.00" */
+#define CS_DIAGNOSIS_MAX 501
 
 typedef enum {
     CS_ROLE_CLINICIAN,
@@ -126,6 +135,61 @@ typedef struct {
     bool present;                    /* in the room right now */
 } cs_participant_t;
 
+/* A file shown in a consult (an ECG, an X-ray, a letter): its metadata; the
+ * bytes live in storage under the id. */
+typedef struct {
+    char id[CS_ID_MAX];
+    char name[CS_FILE_NAME_MAX];
+    char type[CS_MIME_MAX];
+    int64_t size;
+} cs_attachment_ref_t;
+
+/* The file types an attachment may have ("image/png", ...): n entries. */
+extern const char *const cs_attachment_types[];
+extern const size_t cs_attachment_types_n;
+bool cs_attachment_type_allowed(const char *type);
+
+/* True for "A00".."Z99" with an optional ".d" or ".dd": an ICD-10 code. */
+bool cs_icd10_valid(const char *s);
+
+typedef enum { CS_CONCLUSION_NONE, CS_CONCLUSION_DRAFT, CS_CONCLUSION_SIGNED } cs_conclusion_status_t;
+const char *cs_conclusion_status_name(cs_conclusion_status_t s);
+
+/* What everyone who may see a consult knows of its conclusion. */
+typedef struct {
+    cs_conclusion_status_t status;
+    int version;                     /* grows with every save, from 1 */
+    int64_t updated_at, signed_at;   /* signed_at 0 until signed */
+    char author[CS_SUBJECT_MAX];
+    char author_tenant[CS_TENANT_MAX];
+    char author_name[CS_NAME_MAX];
+} cs_conclusion_summary_t;
+
+/* The specialist's conclusion in full. */
+typedef struct {
+    char consult_id[CS_ID_MAX];
+    cs_conclusion_summary_t summary;
+    char findings[CS_NOTE_MAX];
+    char diagnosis_code[CS_ICD10_MAX];
+    char diagnosis_text[CS_DIAGNOSIS_MAX];
+    char recommendations[CS_NOTE_MAX];
+} cs_conclusion_t;
+
+/* One chat message of a consult. */
+typedef struct {
+    char id[CS_ID_MAX];
+    char consult_id[CS_ID_MAX];
+    int64_t seq;                     /* 1, 2, ... per consult, in storage order */
+    int64_t at;
+    char from[CS_SUBJECT_MAX];
+    char from_tenant[CS_TENANT_MAX];
+    char from_name[CS_NAME_MAX];
+    cs_role_t from_role;
+    char text[CS_CHAT_TEXT_MAX];
+    cs_attachment_ref_t attachments[CS_MAX_CHAT_ATTACHMENTS];
+    int n_attachments;
+} cs_chat_message_t;
+
 /* A consultation, from request to end. The request is the consult in the
  * states requested/offered; its id is the room id the media core uses. */
 typedef struct {
@@ -148,6 +212,9 @@ typedef struct {
     int64_t accepted_at, started_at, ended_at, updated_at;
     cs_participant_t participants[CS_MAX_PARTICIPANTS];
     int n_participants;
+    cs_attachment_ref_t attachments[CS_MAX_REQUEST_ATTACHMENTS]; /* sent with the request */
+    int n_attachments;
+    cs_conclusion_summary_t conclusion;
 } cs_consult_t;
 
 /* One entry of a consult's audit trail. */
@@ -183,6 +250,11 @@ typedef enum {
     CS_MSG_MEDIA_OFFER,
     CS_MSG_MEDIA_CANDIDATE,
     CS_MSG_MEDIA_LEAVE,
+    CS_MSG_CHAT_SEND,
+    CS_MSG_CHAT_HISTORY,
+    CS_MSG_CONCLUSION_SAVE,
+    CS_MSG_CONCLUSION_SIGN,
+    CS_MSG_CONCLUSION_GET,
     CS_MSG_COUNT
 } cs_msg_type_t;
 
@@ -198,8 +270,11 @@ typedef struct {
             cs_urgency_t urgency;
             cs_mode_t mode;
             char reason[CS_REASON_MAX];
+            char attachments[CS_MAX_REQUEST_ATTACHMENTS][CS_ID_MAX];
+            int n_attachments;
         } request;
-        struct { char consult_id[CS_ID_MAX]; } consult;   /* cancel, accept, decline, join, leave, end, history, media.leave */
+        /* cancel, accept, decline, join, leave, end, history, media.leave, conclusion.get */
+        struct { char consult_id[CS_ID_MAX]; } consult;
         struct { char consult_id[CS_ID_MAX]; char specialist[CS_SUBJECT_MAX]; } assign;
         struct { char consult_id[CS_ID_MAX]; char tenant[CS_TENANT_MAX]; } route;
         struct {
@@ -215,6 +290,21 @@ typedef struct {
             struct { char mid[CS_MID_MAX]; cs_media_source_t source; } sources[CS_MAX_MEDIA_SOURCES];
         } media_offer;
         struct { char consult_id[CS_ID_MAX]; char candidate[CS_CANDIDATE_MAX]; } media_candidate;
+        struct {
+            char consult_id[CS_ID_MAX];
+            char text[CS_CHAT_TEXT_MAX];
+            char attachments[CS_MAX_CHAT_ATTACHMENTS][CS_ID_MAX];
+            int n_attachments;
+        } chat_send;
+        struct { char consult_id[CS_ID_MAX]; int64_t before_seq; /* 0: the latest */ } chat_history;
+        struct {
+            char consult_id[CS_ID_MAX];
+            char findings[CS_NOTE_MAX];
+            char diagnosis_code[CS_ICD10_MAX];
+            char diagnosis_text[CS_DIAGNOSIS_MAX];
+            char recommendations[CS_NOTE_MAX];
+        } conclusion_save;
+        struct { char consult_id[CS_ID_MAX]; int version; } conclusion_sign;
     } u;
 } cs_msg_t;
 
@@ -242,6 +332,9 @@ int cs_proto_decode(const char *buf, size_t len, cs_msg_t *out, cs_proto_error_t
 char *cs_proto_encode_error(const char *req_id, int code, const char *message, const char *field);
 /* {"type":"ok","id":..} optionally with a consult. */
 char *cs_proto_encode_ok(const char *req_id, const cs_consult_t *c);
+/* ok with whichever of consult, message and conclusion are non-NULL. */
+char *cs_proto_encode_ok_with(const char *req_id, const cs_consult_t *c,
+                              const cs_chat_message_t *message, const cs_conclusion_t *conclusion);
 char *cs_proto_encode_pong(const char *req_id, int64_t server_time);
 char *cs_proto_encode_invite(const char *req_id, const char *consult_id, const char *code,
                              cs_role_t role, int64_t expires_at);
@@ -285,8 +378,22 @@ char *cs_proto_encode_media_tracks(const char *consult_id, const cs_proto_track_
 char *cs_proto_encode_media_candidate(const char *consult_id, const char *candidate);
 /* state: "connecting", "connected", "failed", "closed"; reason may be NULL. */
 char *cs_proto_encode_media_state(const char *consult_id, const char *state, const char *reason);
-char *cs_proto_encode_media_quality(const char *consult_id, const cs_proto_quality_t *q,
-                                    size_t n);
+/* type: "media.quality" (to the call's members) or "consult.quality" (to coordinators). */
+char *cs_proto_encode_quality(const char *type, const char *consult_id,
+                              const cs_proto_quality_t *q, size_t n);
+
+/* ---- chat and conclusion ---- */
+
+/* The reply to an upload: the attachment with its sha256 (hex). */
+char *cs_proto_encode_attachment(const cs_attachment_ref_t *a, const char *sha256);
+/* The chat.message notice. */
+char *cs_proto_encode_chat_message(const cs_chat_message_t *m);
+/* The chat.history reply: n messages, oldest first. */
+char *cs_proto_encode_chat_history(const char *req_id, const char *consult_id,
+                                   const cs_chat_message_t *m, size_t n);
+/* The "conclusion" reply; k NULL sends null. */
+char *cs_proto_encode_conclusion(const char *req_id, const char *consult_id,
+                                 const cs_conclusion_t *k);
 
 /* STUN/TURN servers for a client's RTCPeerConnection (welcome.media). */
 #define CS_MAX_ICE_URLS 4
@@ -320,6 +427,9 @@ void cs_proto_snapshot_set_policy(cs_proto_snapshot_t *s, const int64_t warn_ms[
 /* welcome.media: the ICE servers (n may be 0) and the room size limit. */
 void cs_proto_snapshot_set_media(cs_proto_snapshot_t *s, const cs_proto_ice_server_t *servers,
                                  size_t n, int max_participants);
+/* welcome.attachments: the largest upload and the allowed types. */
+void cs_proto_snapshot_set_attachments(cs_proto_snapshot_t *s, int64_t max_bytes,
+                                       const char *const *types, size_t n_types);
 char *cs_proto_snapshot_finish(cs_proto_snapshot_t *s);
 
 #endif

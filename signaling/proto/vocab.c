@@ -98,3 +98,40 @@ bool cs_identity_has_specialty(const cs_identity_t *id, const char *specialty)
             return true;
     return false;
 }
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+bool cs_icd10_valid(const char *s)
+{
+    if (!s || !(s[0] >= 'A' && s[0] <= 'Z') || !is_digit(s[1]) || !is_digit(s[2]))
+        return false;
+    if (s[3] == '\0')
+        return true;
+    if (s[3] != '.' || !is_digit(s[4]))
+        return false;
+    return s[5] == '\0' || (is_digit(s[5]) && s[6] == '\0');
+}
+
+const char *cs_conclusion_status_name(cs_conclusion_status_t s)
+{
+    switch (s) {
+    case CS_CONCLUSION_DRAFT: return "draft";
+    case CS_CONCLUSION_SIGNED: return "signed";
+    default: return "none";
+    }
+}
+
+const char *const cs_attachment_types[] = {"image/jpeg", "image/png", "image/webp",
+                                           "application/pdf"};
+const size_t cs_attachment_types_n = CS_ARRAY_LEN(cs_attachment_types);
+
+bool cs_attachment_type_allowed(const char *type)
+{
+    for (size_t i = 0; i < cs_attachment_types_n; i++)
+        if (!strcmp(type, cs_attachment_types[i]))
+            return true;
+    return false;
+}

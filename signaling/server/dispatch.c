@@ -28,13 +28,41 @@ static const char *auth_error_message(int rc, const char *why)
     return rc == CS_EEXPIRED ? "invitation expired" : "unknown invitation code";
 }
 
+/* A token, or else an invitation code, as hello and HTTP requests give them. */
+static int identify(cs_server_t *s, const char *token, const char *invite, int64_t now,
+                    cs_identity_t *id, const char **why)
+{
+    *why = NULL;
+    return token ? cs_auth_verify(s->auth, token, now, id, why)
+                 : cs_engine_redeem_invite(s->engine, invite, now, id);
+}
+
+int cs_server_authenticate(cs_server_t *s, const char *authorization, int64_t now_ms,
+                           cs_identity_t *out, const char **why)
+{
+    const char *w = NULL;
+    int rc = CS_EAUTH;
+    if (!strncmp(authorization, "Bearer ", 7) && authorization[7])
+        rc = identify(s, authorization + 7, NULL, now_ms, out, &w);
+    else if (!strncmp(authorization, "Invite ", 7) && authorization[7])
+        rc = identify(s, NULL, authorization + 7, now_ms, out, &w);
+    else
+        w = "missing Authorization: Bearer <token> or Invite <code>";
+    if (rc && rc != CS_EEXPIRED)
+        rc = CS_EAUTH;
+    if (rc)
+        s->stats.auth_failures++;
+    if (why)
+        *why = rc == CS_EAUTH && !w ? auth_error_message(rc, NULL) : w;
+    return rc;
+}
+
 static void on_hello(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
 {
     cs_identity_t id;
     const char *why = NULL;
-    int rc = m->u.hello.token[0]
-                 ? cs_auth_verify(s->auth, m->u.hello.token, now, &id, &why)
-                 : cs_engine_redeem_invite(s->engine, m->u.hello.invite, now, &id);
+    int rc = identify(s, m->u.hello.token[0] ? m->u.hello.token : NULL, m->u.hello.invite, now,
+                      &id, &why);
     if (rc) {
         s->stats.auth_failures++;
         session_error(s, ss, m->req_id, rc == CS_EEXPIRED ? CS_EEXPIRED : CS_EAUTH,
@@ -105,6 +133,8 @@ void send_snapshot(cs_server_t *s, session_t *ss, const char *type, const char *
     }
     add_policy(s, ss, snap);
     media_add_to_snapshot(s, ss, snap);
+    cs_proto_snapshot_set_attachments(snap, s->cfg.attachment_max_bytes, cs_attachment_types,
+                                      cs_attachment_types_n);
     cs_engine_visible(s->engine, &ss->id, add_consult, snap);
     if (ss->id.role == CS_ROLE_COORDINATOR && !ss->id.consult_scope[0])
         cs_engine_users(s->engine, ss->id.tenant, CS_ROLE_SPECIALIST, add_specialist, snap);
@@ -131,9 +161,18 @@ static void on_request(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t
     req.urgency = m->u.request.urgency;
     req.mode = m->u.request.mode;
     memcpy(req.reason, m->u.request.reason, sizeof req.reason);
+    memcpy(req.attachments, m->u.request.attachments, sizeof req.attachments);
+    req.n_attachments = m->u.request.n_attachments;
     const cs_consult_t *c = NULL;
     int rc = cs_engine_request(s->engine, &ss->id, &req, now, &c);
-    reply(s, ss, m, rc, c);
+    /* A request has no consult to be missing yet: these are about its files. */
+    if (rc == CS_ENOTFOUND || rc == CS_EEXIST)
+        session_error_field(s, ss, m->req_id, rc,
+                            rc == CS_EEXIST ? "an attachment is already part of a consult"
+                                            : "no such attachment of yours",
+                            "attachments");
+    else
+        reply(s, ss, m, rc, c);
 }
 
 /* Actions that take just a consult id share one shape: the table below names
@@ -230,6 +269,11 @@ static const struct {
     {CS_MSG_MEDIA_OFFER, on_media_offer, NULL, false},
     {CS_MSG_MEDIA_CANDIDATE, on_media_candidate, NULL, false},
     {CS_MSG_MEDIA_LEAVE, on_media_leave, NULL, false},
+    {CS_MSG_CHAT_SEND, on_chat_send, NULL, false},
+    {CS_MSG_CHAT_HISTORY, on_chat_history, NULL, false},
+    {CS_MSG_CONCLUSION_SAVE, on_conclusion_save, NULL, false},
+    {CS_MSG_CONCLUSION_SIGN, on_conclusion_sign, NULL, false},
+    {CS_MSG_CONCLUSION_GET, on_conclusion_get, NULL, false},
 };
 
 void dispatch(cs_server_t *s, session_t *ss, const cs_msg_t *m)

@@ -51,6 +51,9 @@ struct cs_server {
 void session_send(cs_server_t *s, session_t *ss, char *json); /* takes json */
 void session_error(cs_server_t *s, session_t *ss, const char *req_id, int code,
                    const char *message);
+/* An error about one field of the request (field "" or NULL: none). */
+void session_error_field(cs_server_t *s, session_t *ss, const char *req_id, int code,
+                         const char *message, const char *field);
 /* A refused message that could not be decoded. */
 void session_decode_error(cs_server_t *s, session_t *ss, const cs_proto_error_t *err);
 void session_close(session_t *ss, int code, const char *reason);
@@ -67,6 +70,13 @@ void media_end(cs_server_t *s, session_t *ss, const char *consult_id);
  * that may no longer have it there. */
 void media_check_consult(cs_server_t *s, session_t *first_of_user, const cs_consult_t *c);
 void media_add_to_snapshot(cs_server_t *s, session_t *ss, cs_proto_snapshot_t *snap);
+
+/* notes.c */
+void on_chat_send(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now);
+void on_chat_history(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now);
+void on_conclusion_save(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now);
+void on_conclusion_sign(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now);
+void on_conclusion_get(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now);
 
 /* dispatch.c */
 void dispatch(cs_server_t *s, session_t *ss, const cs_msg_t *m);

@@ -35,6 +35,7 @@ typedef struct {
     double rate_burst;       /* bucket size */
     int flood_close_after;   /* consecutive refused messages before closing */
     size_t max_history;      /* events returned by consult.history */
+    int64_t attachment_max_bytes; /* told to clients in welcome.attachments */
 } cs_server_config_t;
 
 void cs_server_config_defaults(cs_server_config_t *cfg);
@@ -49,6 +50,15 @@ void cs_server_free(cs_server_t *s);
 void cs_server_attach_engine(cs_server_t *s, cs_engine_t *engine);
 /* The engine's notify callback: pass it with the server as user to cs_engine_new. */
 void cs_server_notify(void *server, const char *tenant, const char *subject, const cs_notice_t *n);
+
+/* Who an HTTP request's Authorization header ("Bearer <token>" or "Invite
+ * <code>") names, checked as hello checks them. CS_OK, CS_EAUTH or
+ * CS_EEXPIRED; *why (may be NULL) gets a reason for CS_EAUTH. */
+int cs_server_authenticate(cs_server_t *s, const char *authorization, int64_t now_ms,
+                           cs_identity_t *out, const char **why);
+/* Sends json (not taken) to the coordinators online for consult_id's centre
+ * and the centre it is routed to (consult.quality). */
+void cs_server_tell_coordinators(cs_server_t *s, const char *consult_id, const char *json);
 
 /* Transport hooks, to be called from the ws callbacks. */
 void cs_server_on_open(cs_server_t *s, cs_ws_conn_t *c);

@@ -16,6 +16,7 @@ void cs_server_config_defaults(cs_server_config_t *cfg)
     cfg->rate_burst = 40;
     cfg->flood_close_after = 100;
     cfg->max_history = 200;
+    cfg->attachment_max_bytes = 10 * 1024 * 1024;
 }
 
 cs_server_t *cs_server_new(const cs_server_config_t *cfg, const cs_auth_t *auth)
@@ -94,6 +95,13 @@ void session_error(cs_server_t *s, session_t *ss, const char *req_id, int code,
 {
     s->stats.errors++;
     session_send(s, ss, cs_proto_encode_error(req_id, code, message, NULL));
+}
+
+void session_error_field(cs_server_t *s, session_t *ss, const char *req_id, int code,
+                         const char *message, const char *field)
+{
+    s->stats.errors++;
+    session_send(s, ss, cs_proto_encode_error(req_id, code, message, field));
 }
 
 void session_decode_error(cs_server_t *s, session_t *ss, const cs_proto_error_t *err)
@@ -273,6 +281,8 @@ static char *encode_notice(const cs_notice_t *n)
         return cs_proto_encode_escalation(n->consult);
     case CS_NOTICE_PRESENCE:
         return cs_proto_encode_presence(n->user->subject, n->user->name, n->presence);
+    case CS_NOTICE_CHAT:
+        return cs_proto_encode_chat_message(n->message);
     }
     return NULL;
 }
@@ -280,7 +290,9 @@ static char *encode_notice(const cs_notice_t *n)
 /* The engine addresses one notice to many users in a row: encode it once. */
 static const char *memo_encode(cs_server_t *s, const cs_notice_t *n)
 {
-    const void *what = n->kind == CS_NOTICE_PRESENCE ? (const void *)n->user : n->consult;
+    const void *what = n->kind == CS_NOTICE_PRESENCE ? (const void *)n->user
+                       : n->kind == CS_NOTICE_CHAT   ? (const void *)n->message
+                                                     : n->consult;
     if (s->memo.json && s->memo.kind == n->kind && s->memo.what == what &&
         s->memo.revision == n->revision && s->memo.reason == n->reason)
         return s->memo.json;

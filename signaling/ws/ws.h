@@ -38,6 +38,7 @@ typedef struct {
     const char *query;         /* after '?', or ""; already %-decoded by the
                                   HTTP parser, arguments joined with '&' */
     const char *authorization; /* Authorization header value, or "" */
+    const char *content_type;  /* Content-Type header value, or "" */
     const char *body;          /* request body (POST/PUT), may be NULL */
     size_t body_len;
 } cs_http_request_t;

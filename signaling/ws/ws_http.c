@@ -26,6 +26,7 @@ struct cs_http_txn {
     bool path_odd; /* lws split the path (NUL, ';' or '&' in it) */
     char *query;
     char *auth;
+    char *ctype;
     char *body;
     size_t body_len, body_want;
     bool want_body; /* waiting for LWS_CALLBACK_HTTP_BODY_COMPLETION */
@@ -202,6 +203,7 @@ static void txn_free(struct cs_ws_pss *pss)
     free(tx->path);
     free(tx->query);
     free(tx->auth);
+    free(tx->ctype);
     free(tx->body);
     free(tx);
 }
@@ -267,10 +269,12 @@ static struct cs_http_txn *txn_new(struct lws *wsi, int method, const char *uri,
     tx->path_odd = strlen(uri) != (size_t)ulen;
     tx->query = copy_query(wsi);
     tx->auth = copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-    if (!tx->path || !tx->query || !tx->auth) {
+    tx->ctype = copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+    if (!tx->path || !tx->query || !tx->auth || !tx->ctype) {
         free(tx->path);
         free(tx->query);
         free(tx->auth);
+        free(tx->ctype);
         free(tx);
         return NULL;
     }
@@ -286,6 +290,7 @@ static int dispatch(struct cs_ws_server *s, struct lws *wsi, struct cs_http_txn 
         .path = tx->path,
         .query = tx->query,
         .authorization = tx->auth,
+        .content_type = tx->ctype,
         .body = tx->body,
         .body_len = tx->body_len,
     };

@@ -63,7 +63,10 @@ static int fs_list_events(void *u, const char *id, cs_event_t *out, size_t max)
             out[n++] = fs->events[i];
     return (int)n;
 }
-static const cs_store_t fake_store = {fs_save_consult, fs_save_user, fs_save_invite, fs_list_events};
+static const cs_store_t fake_store = {.save_consult = fs_save_consult,
+                                      .save_user = fs_save_user,
+                                      .save_invite = fs_save_invite,
+                                      .list_events = fs_list_events};
 
 /* ---- a notice recorder ------------------------------------------------------ */
 
