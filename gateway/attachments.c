@@ -2,7 +2,7 @@
  * attachments.c — the files doctors show each other (an ECG, an X-ray, a
  * discharge letter), over HTTP beside the WebSocket:
  *
- *   POST /api/attachments?name=<file name>   upload; 201 with the record
+ *   POST /api/attachments                    upload; 201 with the record
  *   GET  /api/attachments/<id>               the bytes, to whoever may see them
  *
  * Both take the same credentials as hello (Authorization: Bearer <token> or
@@ -73,24 +73,39 @@ static bool media_type(const char *header, char *out, size_t size)
     return true;
 }
 
-/* The display name from "name=<decoded>": 1–127 bytes of UTF-8 without
- * control characters; path separators become '_' (it is a label only). */
-static bool display_name(const char *query, char out[CS_FILE_NAME_MAX])
+static int hex_value(char c)
 {
-    if (strncmp(query, "name=", 5))
-        return false;
-    const char *v = query + 5;
-    size_t n = strlen(v);
-    if (n == 0 || n >= CS_FILE_NAME_MAX || !cs_utf8_valid(v, n))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (c < 0x20 || c == 0x7f)
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The display name from the X-File-Name header: percent-encoded UTF-8 (as
+ * encodeURIComponent writes it), decoded here and not by the HTTP library so
+ * that every byte is checked: 1–127 bytes of UTF-8 without control
+ * characters; path separators become '_' (it is a label only). */
+static bool display_name(const char *encoded, char out[CS_FILE_NAME_MAX])
+{
+    size_t n = 0;
+    for (const char *p = encoded; *p; p++) {
+        int c = (unsigned char)*p;
+        if (c == '%') {
+            int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+            if (lo < 0)
+                return false;
+            c = hi * 16 + lo;
+            p += 2;
+        }
+        if (n + 1 >= CS_FILE_NAME_MAX || c < 0x20 || c == 0x7f)
             return false;
-        out[i] = c == '/' || c == '\\' ? '_' : (char)c;
+        out[n++] = c == '/' || c == '\\' ? '_' : (char)c;
     }
     out[n] = '\0';
-    return true;
+    return n > 0 && cs_utf8_valid(out, n);
 }
 
 static int upload(cs_app_t *app, const cs_identity_t *who, const cs_http_request_t *req,
@@ -98,9 +113,9 @@ static int upload(cs_app_t *app, const cs_identity_t *who, const cs_http_request
 {
     cs_attachment_t a;
     memset(&a, 0, sizeof a);
-    if (!display_name(req->query, a.ref.name))
+    if (!display_name(req->file_name, a.ref.name))
         return error_reply(resp, 400, CS_EINVAL,
-                           "the query must be name=<file name>, 1-127 bytes of text");
+                           "X-File-Name must be the file's name, percent-encoded, 1-127 bytes");
     if (!media_type(req->content_type, a.ref.type, sizeof a.ref.type) ||
         !cs_attachment_type_allowed(a.ref.type))
         return error_reply(resp, 400, CS_EINVAL,

@@ -39,6 +39,8 @@ typedef struct {
                                   HTTP parser, arguments joined with '&' */
     const char *authorization; /* Authorization header value, or "" */
     const char *content_type;  /* Content-Type header value, or "" */
+    const char *file_name;     /* X-File-Name header value as sent (an upload's
+                                  name, percent-encoded by the client), or "" */
     const char *body;          /* request body (POST/PUT), may be NULL */
     size_t body_len;
 } cs_http_request_t;

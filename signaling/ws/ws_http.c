@@ -27,6 +27,7 @@ struct cs_http_txn {
     char *query;
     char *auth;
     char *ctype;
+    char *file_name;
     char *body;
     size_t body_len, body_want;
     bool want_body; /* waiting for LWS_CALLBACK_HTTP_BODY_COMPLETION */
@@ -204,6 +205,7 @@ static void txn_free(struct cs_ws_pss *pss)
     free(tx->query);
     free(tx->auth);
     free(tx->ctype);
+    free(tx->file_name);
     free(tx->body);
     free(tx);
 }
@@ -213,6 +215,17 @@ static char *copy_header(struct lws *wsi, enum lws_token_indexes h)
     int n = lws_hdr_total_length(wsi, h);
     char *out = malloc((size_t)n + 1);
     if (out && lws_hdr_copy(wsi, out, n + 1, h) < 0)
+        out[0] = '\0';
+    return out;
+}
+
+/* A header lws has no token for ("x-file-name:"), or "" when absent. */
+static char *copy_custom_header(struct lws *wsi, const char *name)
+{
+    int nlen = (int)strlen(name);
+    int n = lws_hdr_custom_length(wsi, name, nlen);
+    char *out = malloc(n > 0 ? (size_t)n + 1 : 1);
+    if (out && (n <= 0 || lws_hdr_custom_copy(wsi, out, n + 1, name, nlen) < 0))
         out[0] = '\0';
     return out;
 }
@@ -270,7 +283,9 @@ static struct cs_http_txn *txn_new(struct lws *wsi, int method, const char *uri,
     tx->query = copy_query(wsi);
     tx->auth = copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     tx->ctype = copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
-    if (!tx->path || !tx->query || !tx->auth || !tx->ctype) {
+    tx->file_name = copy_custom_header(wsi, "x-file-name:");
+    if (!tx->path || !tx->query || !tx->auth || !tx->ctype || !tx->file_name) {
+        free(tx->file_name);
         free(tx->path);
         free(tx->query);
         free(tx->auth);
@@ -291,6 +306,7 @@ static int dispatch(struct cs_ws_server *s, struct lws *wsi, struct cs_http_txn 
         .query = tx->query,
         .authorization = tx->auth,
         .content_type = tx->ctype,
+        .file_name = tx->file_name,
         .body = tx->body,
         .body_len = tx->body_len,
     };
