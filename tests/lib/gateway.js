@@ -373,7 +373,7 @@ export function parseMetrics(text) {
 // ---- the WebSocket client -----------------------------------------------------------
 
 // Reply types that carry the request's id.
-const REPLY_TYPES = new Set(['ok', 'error', 'welcome', 'state', 'pong', 'invite', 'consult.history', 'media.answer']);
+const REPLY_TYPES = new Set(['ok', 'error', 'welcome', 'state', 'pong', 'invite', 'consult.history', 'media.answer', 'chat.history', 'conclusion']);
 
 export class Client {
   static open(url, { timeout = DEFAULT_TIMEOUT_MS, protocols, wsOptions = {} } = {}) {
