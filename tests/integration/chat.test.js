@@ -101,8 +101,8 @@ function api(gw, { method = 'GET', path: p, headers = {}, body, timeout = DEFAUL
 /** Uploads bytes as `client` (its token, or {invite}) and asserts 201; returns the attachment. */
 async function uploadOk(gw, client, bytes = tinyPng(), type = 'image/png', name = 'ECG 12 leads.png') {
   const auth = client.invite ? `Invite ${client.invite}` : `Bearer ${client.token}`;
-  const r = await api(gw, { method: 'POST', path: `/api/attachments?name=${encodeURIComponent(name)}`,
-    headers: { Authorization: auth, 'Content-Type': type }, body: bytes });
+  const r = await api(gw, { method: 'POST', path: '/api/attachments',
+    headers: { Authorization: auth, 'Content-Type': type, 'X-File-Name': encodeURIComponent(name) }, body: bytes });
   assert.equal(r.status, 201, `upload: ${r.status} ${r.body.toString('utf8').slice(0, 300)}`);
   return r.json;
 }
