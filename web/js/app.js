@@ -2,13 +2,18 @@
 // the view for the user's role (or the call view for #/call/<id>), the page
 // header (centre, user, role, availability switch, connection, language,
 // sign out), the reconnecting banner, announcements and the 1-second ticker.
-// media.* notices go to the room view's call (views/call.js → call.js).
+// media.* notices go to the room view's call (views/call.js → call.js);
+// chat.message notices to the chat store (chat-store.js), consult.quality to
+// the coordinator's list; the Authorization header of attachment requests
+// comes from the session's credentials (attachments.js).
 
 import { h, setChildren, setText } from './dom.js';
 import { t, getLang, setLang, onLangChange, applyI18n, fmtTime, specialtyLabel } from './i18n.js';
 import { SignalingClient } from './signaling.js';
 import { ConsultStore, isQueued, PRESENCES } from './store.js';
 import { takeCredentials, saveCredentials, clearCredentials } from './auth.js';
+import { ChatStore } from './chat-store.js';
+import { setAuthorization, policyOf, forgetAttachments } from './attachments.js';
 import {
   initErrorRegion, initAnnouncer, showError, reportError, clearErrors, announce, closeText,
 } from './errors.js';
@@ -26,6 +31,7 @@ const SESSION_WARN_MS = 10 * 60000;
 const PRESENCE_KEY = 'consilium.presence';
 
 const store = new ConsultStore();
+const chat = new ChatStore();
 let client = null;
 let credentials = null;
 let session = null; // {user, presence, specialists: Map, alerts: [], dismissed: Set}
@@ -38,6 +44,7 @@ let lastSync = 0;
 
 const ctx = {
   store,
+  chat,
   get user() { return session?.user; },
   presence: () => session?.presence,
   specialists: () => (session ? [...session.specialists.values()] : []),
@@ -46,6 +53,10 @@ const ctx = {
   alerts: () => (session ? session.alerts : []),
   /** welcome.media (ICE servers, room size), or null from a gateway without media. */
   mediaConfig: () => session?.media ?? null,
+  /** welcome.attachments ({types, maxBytes}), or null from a gateway that takes no files. */
+  attachmentPolicy: () => session?.attachments ?? null,
+  /** The last consult.quality of a consult (coordinators): {participants, at} or undefined. */
+  callQuality: (id) => session?.quality?.get(id),
   /** A sync, for fresh TURN credentials; resolves with the new welcome.media. */
   async freshMediaConfig() {
     const state = await ctx.request('sync', {});
@@ -118,6 +129,12 @@ function boot() {
   for (const b of document.querySelectorAll('.lang-btn')) b.addEventListener('click', () => setLang(b.dataset.lang));
   $('skip-link').addEventListener('click', (e) => { e.preventDefault(); $('main').focus(); });
   $('signout').addEventListener('click', signOut);
+  setAuthorization(() => {
+    if (credentials?.token) return `Bearer ${credentials.token}`;
+    if (credentials?.invite) return `Invite ${credentials.invite}`;
+    return null;
+  });
+  chat.addEventListener('change', () => renderSoon());
   onLangChange(() => {
     renderLangSwitch();
     renderHeader();
@@ -181,6 +198,8 @@ function stopSession() {
   session = null;
   credentials = null;
   store.clear();
+  chat.clear();
+  forgetAttachments();
   clearCredentials();
   try { sessionStorage.removeItem(PRESENCE_KEY); } catch { /* ignore */ }
   autoBusy = false;
@@ -227,10 +246,13 @@ function onWelcome(msg) {
     specialists: new Map((msg.specialists || []).map((s) => [s.subject, s])),
     policy: msg.policy || null,
     media: msg.media || null,
+    attachments: policyOf(msg.attachments),
+    quality: new Map(), // consult id → {participants, at}: consult.quality, for coordinators
     alerts: session?.alerts || [],
     dismissed: session?.dismissed || new Set(),
   };
   lastSync = Date.now();
+  chat.setUser(msg.user);
   store.apply(msg);
   rebuildAlerts();
   if (!first) announce(t('status.reconnected'));
@@ -256,6 +278,7 @@ function applyState(msg) {
   }
   if (msg.specialists) session.specialists = new Map(msg.specialists.map((s) => [s.subject, s]));
   if (msg.media !== undefined) session.media = msg.media || null;
+  if (msg.attachments !== undefined) session.attachments = policyOf(msg.attachments);
   store.apply(msg);
   rebuildAlerts();
   renderHeader();
@@ -323,6 +346,24 @@ function onNotice(msg) {
         session.specialists.set(msg.subject, { subject: msg.subject, name: msg.name, status: msg.status, specialties: [] });
         ctx.sync();
       }
+      renderSoon();
+      break;
+    }
+    case 'chat.message': {
+      const m = msg.message;
+      if (!m || (msg.consult_id && m.consult_id !== msg.consult_id)) break;
+      const isNew = chat.upsert(m);
+      const inRoom = viewKind === 'call' && view.consultId === m.consult_id;
+      if (isNew && !inRoom && !chat.mine(m)) {
+        announce(t('ann.chat', { name: m.from?.name || '', patient: patientOf(store.get(m.consult_id)) }));
+      }
+      break;
+    }
+    case 'consult.quality': {
+      if (!msg.consult_id) break;
+      const list = Array.isArray(msg.participants) ? msg.participants.filter((p) => p && p.user) : [];
+      if (list.length) session.quality.set(msg.consult_id, { participants: list, at: Date.now() });
+      else session.quality.delete(msg.consult_id);
       renderSoon();
       break;
     }
@@ -525,6 +566,7 @@ function onStatus(e) {
   renderConn();
   renderConnBanner();
   renderPresenceSwitch();
+  if (viewKind === 'call') view.onConnection?.(e.detail.state);
 }
 
 function renderConnBanner() {

@@ -135,13 +135,16 @@ export class MediaCall extends EventTarget {
     this.timers = {};
     this.generation = 0;        // bumps on every new peer connection; stale async work checks it
     this.watched = new WeakSet();
+    this.lost = false;          // suspended: the signalling link is down (suspend())
   }
 
   // ---- public --------------------------------------------------------------------
 
-  /** Opens devices (once), builds the peer connection and sends the first offer. */
+  /** Opens devices (once), builds the peer connection and sends the first offer. Also
+   *  after suspend(): a new peer connection with the devices kept. */
   async start() {
-    if (this.status !== 'idle' && this.status !== 'stopped') return;
+    if (this.pc || this.status === 'devices') return;
+    this.lost = false;
     this.error = null;
     this.gatewayState = null;
     // Devices again after a stop that released them (not when access was refused: asking
@@ -157,8 +160,25 @@ export class MediaCall extends EventTarget {
     await this.negotiate();
   }
 
+  /**
+   * The signalling link dropped: the gateway ends this connection's media session when its
+   * WebSocket closes, so the peer connection is closed here too (the devices stay on) and the
+   * call says "reconnecting" until the room has rejoined and start() makes a new one.
+   */
+  suspend() {
+    this.closePeer();
+    this.roomTracks = null;
+    this.midTracks = new Map();
+    this.quality = new Map();
+    this.gatewayState = null;
+    this.error = null;
+    this.lost = true;
+    this.setStatus('reconnecting');
+  }
+
   /** Ends the call. leave: also tell the gateway (media.leave); release: turn the devices off. */
   stop({ leave = true, release = true } = {}) {
+    this.lost = false;
     const hadPeer = !!this.pc;
     this.closePeer();
     if (leave && hadPeer && this.opts.isOpen()) {
@@ -270,12 +290,21 @@ export class MediaCall extends EventTarget {
       case 'media.candidate':
         this.addRemoteCandidate(typeof msg.candidate === 'string' ? msg.candidate : '');
         break;
-      case 'media.tracks':
+      case 'media.tracks': {
+        const before = new Set((this.roomTracks || []).map((tr) => tr.track_id));
         this.roomTracks = Array.isArray(msg.tracks) ? msg.tracks.filter((tr) => tr && tr.track_id) : [];
+        // A track that is gone frees its section. The gateway gives a track published again
+        // (its publisher reconnected) the same id as before: without forgetting the old
+        // mapping, its return would look "already carried" and never be asked for.
+        const listed = new Set(this.roomTracks.map((tr) => tr.track_id));
+        for (const [mid, tr] of this.midTracks) {
+          if (before.has(tr.track_id) && !listed.has(tr.track_id)) this.midTracks.delete(mid);
+        }
         this.tracksChanged = true;
         this.emit();
         if (this.needsOffer()) this.negotiate();
         break;
+      }
       case 'media.state':
         this.gatewayState = msg.state || null;
         this.gatewayReason = msg.reason || null;

@@ -1,6 +1,7 @@
 // errors.js — human words for every error: the protocol's error codes
-// (PROTOCOL.md "error" table), client-side failures (offline, timeout,
-// disconnected) and close codes; the global error banner (role="alert") and
+// (PROTOCOL.md "error" table), the attachment HTTP replies (too_big and the
+// same codes), client-side failures (offline, timeout, disconnected, network)
+// and close codes; the global error banner (role="alert") and
 // the polite status announcer for screen readers. Nothing here logs the
 // server's message text to the console: it may name patient data fields.
 
@@ -9,7 +10,7 @@ import { t, has, onLangChange } from './i18n.js';
 
 export const ERROR_CODES = ['invalid', 'unsupported', 'unauthenticated', 'expired', 'forbidden',
   'not_found', 'wrong_state', 'taken', 'exists', 'limit', 'storage', 'no_memory'];
-const CLIENT_CODES = ['offline', 'timeout', 'disconnected'];
+const CLIENT_CODES = ['offline', 'timeout', 'disconnected', 'network', 'http', 'too_big'];
 
 /** Protocol field paths (an `invalid` error's `field`) → label keys. */
 const FIELD_KEYS = {
@@ -19,6 +20,9 @@ const FIELD_KEYS = {
   patient: 'field.patient.name',
   specialty: 'field.specialty', urgency: 'field.urgency', mode: 'field.mode', reason: 'field.reason',
   tenant: 'field.tenant', specialist: 'field.specialist',
+  attachments: 'field.attachments', text: 'field.text', version: 'field.version',
+  findings: 'field.findings', 'diagnosis.code': 'field.diagnosis.code', 'diagnosis.text': 'field.diagnosis.text',
+  diagnosis: 'field.diagnosis.code', recommendations: 'field.recommendations', before_seq: 'field.before_seq',
 };
 
 /** The protocol field an `invalid` error is about (its `field`), if any. */
@@ -27,19 +31,25 @@ export function invalidField(err) {
 }
 
 /**
- * Words for an error: a context-specific text for (action, code) when there is
- * one (e.g. 'accept' + 'taken'), else the generic text for the code.
- * action is the protocol type without the "consult." prefix.
+ * Words for an error: a text for the offending field and code when there is one
+ * (err.field.attachments.not_found), else a context-specific text for (action,
+ * code) (e.g. 'accept' + 'taken', 'chat.send' + 'forbidden'; an `invalid` with
+ * a known field: err.<action>.invalidField), else the generic text for the code.
+ * action is the protocol type without the "consult." prefix, or 'upload' /
+ * 'download' for the attachment HTTP requests.
  */
 export function errorText(err, action) {
   const code = (err && err.code) || 'unknown';
   const act = action || (err && err.requestType ? String(err.requestType).replace(/^consult\./, '') : '');
-  if (code === 'invalid') {
-    const field = invalidField(err);
-    if (field && FIELD_KEYS[field]) return t('err.invalidField', { field: t(FIELD_KEYS[field]) });
-    return t('err.invalid');
+  const field = invalidField(err);
+  const fieldLabel = field && FIELD_KEYS[field] ? t(FIELD_KEYS[field]) : '';
+  // A field-specific text first (e.g. attachments that are not found or already bound).
+  if (field && has(`err.field.${field}.${code}`)) return t(`err.field.${field}.${code}`);
+  if (code === 'invalid' && fieldLabel) {
+    return t(act && has(`err.${act}.invalidField`) ? `err.${act}.invalidField` : 'err.invalidField', { field: fieldLabel });
   }
   if (act && has(`err.${act}.${code}`)) return t(`err.${act}.${code}`);
+  if (code === 'invalid') return t('err.invalid');
   if (ERROR_CODES.includes(code) || CLIENT_CODES.includes(code)) return t(`err.${code}`);
   return t('err.unknown', { code: String(code).slice(0, 40) });
 }

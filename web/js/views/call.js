@@ -1,11 +1,17 @@
-// views/call.js — the consultation room, reached by "Join" (#/call/<consult id>).
-// Joins the room (consult.join), shows the consult and its participants with
-// presence, and offers Leave (consult.leave) and End (consult.end). Leaving
-// this view also leaves the room; after a reconnect the app calls rejoin().
-// For a realtime consult the video call (../call.js, drawn by ./media.js)
-// starts in the data-media-slot section once the join has succeeded, and
-// stops on leave, end, a final state, and destroy(); media.* notices reach it
-// through onMediaNotice().
+// views/call.js — the consultation room, reached by "Join" or "Open"
+// (#/call/<consult id>). Joins the room (consult.join), shows the consult and
+// its participants with presence, and offers Leave (consult.leave) and End
+// (consult.end). Leaving this view also leaves the room; after a reconnect the
+// app calls rejoin(): join again, a fresh media offer, the chat history and
+// the conclusion fetched again; while the link is down the room says it is
+// reconnecting (onConnection).
+//
+// Two arrangements: a realtime consult under way is a call — the video
+// (../call.js, drawn by ./media.js) in the main column, and beside it the
+// participants and tabs for the chat, the conclusion and the case; a deferred
+// or finished consult is a case — the request and the conclusion in the main
+// column, the participants and the chat beside them. The chat (./chat.js) and
+// the conclusion (./conclusion.js) are built once and moved between the two.
 
 import { h, setChildren, setText } from '../dom.js';
 import { t, applyI18n, fmtTime, specialtyLabel } from '../i18n.js';
@@ -14,17 +20,24 @@ import { errorText, announce } from '../errors.js';
 import { MediaCall, mediaSupported } from '../call.js';
 import { createMediaPanel } from './media.js';
 import { createPrecall } from './precall.js';
+import { createChatPanel } from './chat.js';
+import { createConclusionPanel } from './conclusion.js';
+import { createTabs } from './tabs.js';
+import { attachmentStrip } from './attachment-parts.js';
 import {
   urgencyBadge, stateBadge, modeBadge, patientLine, centreLine, participantsList, reasonBlock, timesLine,
   actionButton, confirmDialog, now,
 } from './parts.js';
 
 export function createCallView(ctx, consultId) {
-  const { store, user } = ctx;
+  const { store, user, chat } = ctx;
   let joined = false;
   let joining = false;
+  let rejoining = false;   // the link came back: joining again, the call's panel stays
+  let offline = !ctx.isOpen();
   let leftOnPurpose = false;
   let joinError = '';
+  let mode = '';           // 'live' (a realtime call) | 'case'
 
   const title = h('h2', { id: 'call-title', tabindex: '-1' });
   const badges = h('div', { class: 'badges' });
@@ -45,29 +58,112 @@ export function createCallView(ctx, consultId) {
   let precall = null;        // the pre-call check (camera, microphone), while no call has started
   let precallReady = false;  // not before the first join attempt: a join that goes on starts the call at once
   const back = h('a', { href: '#/', class: 'back-link' }, h('span', { 'aria-hidden': 'true', text: '← ' }), h('span', { 'data-i18n': 'act.back' }));
+  const unreadBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small unread-jump', hidden: true, on: { click: showChat } });
+
+  // ---- the parts that move between the two arrangements ------------------------------
+  let chatShown = false; // the chat panel is on screen (its tab selected, scrolled into view)
+  const chatPanel = createChatPanel(ctx, consultId, { isShown: () => chatShown });
+  const conclusion = createConclusionPanel(ctx, consultId);
+  const caseAttachments = h('div', { class: 'case-attachments' });
+  const casePanel = h('section', { class: 'case-panel', 'aria-labelledby': 'call-details-title' },
+    h('h3', { id: 'call-details-title', 'data-i18n': 'call.details' }), summary, caseAttachments);
+  const tabs = createTabs({
+    label: () => t('call.tabs'),
+    tabs: [
+      { key: 'chat', label: () => t('chat.title') },
+      { key: 'conclusion', label: () => t('concl.title') },
+      { key: 'case', label: () => t('call.tab.case') },
+    ],
+    onSelect: () => { layoutChanged(); },
+  });
+  const mainCol = h('div', { class: 'call-main' });
+  const sideTabs = h('div', { class: 'panel call-tabs' });
+  const sideChat = h('div', { class: 'panel call-chat' });
+  const mainCase = h('div', { class: 'panel call-case' });
+  const mainConclusion = h('div', { class: 'panel call-conclusion' });
+  const peoplePanel = h('section', { class: 'panel call-people', 'aria-labelledby': 'call-people-title' },
+    h('h3', { id: 'call-people-title', 'data-i18n': 'call.participants' }), participants);
+  const sideCol = h('div', { class: 'call-side' }, peoplePanel);
+  const body = h('div', { class: 'call-body' }, mainCol, sideCol);
 
   const el = h('div', { class: 'layout layout-call' },
     h('div', { class: 'call-top' }, back),
     h('section', { class: 'panel call-head', 'aria-labelledby': 'call-title' },
       h('div', { class: 'call-head-main' }, h('div', { class: 'call-title-row' }, title, badges), patient),
-      h('div', { class: 'call-head-side' }, roomStatus, actions)),
-    h('div', { class: 'call-body' },
-      mediaSlot,
-      h('div', { class: 'call-side' },
-        h('section', { class: 'panel', 'aria-labelledby': 'call-people-title' },
-          h('h3', { id: 'call-people-title', 'data-i18n': 'call.participants' }),
-          participants),
-        h('section', { class: 'panel', 'aria-labelledby': 'call-details-title' },
-          h('h3', { id: 'call-details-title', 'data-i18n': 'call.details' }),
-          summary))));
+      h('div', { class: 'call-head-side' }, roomStatus, unreadBtn, actions)),
+    body);
 
   const consult = () => store.get(consultId);
   const mayEnd = (c) => !!c && isActive(c) && user.role !== 'patient' && user.role !== 'interpreter'
     && (user.role === 'coordinator' || c.specialist?.subject === user.subject || c.clinician?.subject === user.subject);
 
+  /** live: the video beside tabs; case: request and conclusion beside participants and chat. */
+  function arrange() {
+    const c = consult();
+    const next = c && c.mode === 'realtime' && !isFinal(c) ? 'live' : 'case';
+    if (next === mode) return;
+    const hadFocus = document.activeElement;
+    mode = next;
+    body.dataset.mode = mode;
+    if (mode === 'live') {
+      setChildren(mainCol, mediaSlot);
+      tabs.panel('chat').append(chatPanel.el);
+      tabs.panel('conclusion').append(conclusion.el);
+      tabs.panel('case').append(casePanel);
+      setChildren(sideTabs, tabs.el);
+      setChildren(sideCol, peoplePanel, sideTabs);
+    } else {
+      mediaSlot.remove();
+      setChildren(mainCase, casePanel);
+      setChildren(mainConclusion, conclusion.el);
+      setChildren(mainCol, mainCase, mainConclusion);
+      setChildren(sideChat, chatPanel.el);
+      setChildren(sideCol, peoplePanel, sideChat);
+      closePrecall();
+    }
+    if (hadFocus && hadFocus.isConnected && el.contains(hadFocus)) hadFocus.focus();
+    layoutChanged();
+  }
+
+  // ---- the chat in view, and unread messages ------------------------------------------------
+  const chatObserver = new IntersectionObserver((entries) => {
+    const wasShown = chatShown;
+    chatShown = entries.some((e) => e.isIntersecting);
+    if (chatShown && !wasShown) chatPanel.onShown();
+    renderUnread();
+  }, { threshold: 0.15 });
+  chatObserver.observe(chatPanel.el);
+
+  function layoutChanged() {
+    // A tab switch changes what is shown without the observer noticing at once.
+    if (mode === 'live' && tabs.selected !== 'chat') chatShown = false;
+    body.dataset.tab = mode === 'live' ? tabs.selected : ''; // the conclusion's tab gets a wider column
+    renderUnread();
+    fitMedia();
+  }
+
+  function renderUnread() {
+    const n = chat.unread(consultId);
+    tabs.setCount('chat', mode === 'live' && tabs.selected !== 'chat' ? n : 0, () => t('chat.unread', { n }));
+    const show = n > 0 && !chatShown;
+    unreadBtn.hidden = !show;
+    if (show) setText(unreadBtn, t('chat.unreadJump', { n }));
+  }
+
+  function showChat() {
+    if (mode === 'live') tabs.select('chat');
+    chatPanel.el.scrollIntoView({ block: 'nearest' });
+    chatPanel.focus();
+  }
+
+  const onChat = (e) => { if (!e.detail.consultId || e.detail.consultId === consultId) renderUnread(); };
+  chat.addEventListener('change', onChat);
+
+  // ---- joining ------------------------------------------------------------------------------
+
   async function join() {
     const c = consult();
-    if (!c || !isActive(c) || !participantOf(c, user) || joining || !ctx.isOpen()) return;
+    if (!c || !isActive(c) || !participantOf(c, user) || joining || !ctx.isOpen()) { rejoining = false; update(); return; }
     joining = true;
     joinError = '';
     update();
@@ -76,13 +172,15 @@ export function createCallView(ctx, consultId) {
       store.apply(reply);
       joined = true;
       leftOnPurpose = false;
-      announce(t('call.inRoom'));
+      announce(t(rejoining ? 'call.rejoined' : 'call.inRoom'));
       ctx.enterCall();
       startMedia();
     } catch (err) {
       joinError = errorText(err, 'join');
+      if (rejoining && call) call.stop({ leave: false });
     } finally {
       joining = false;
+      rejoining = false;
       update();
     }
   }
@@ -95,8 +193,11 @@ export function createCallView(ctx, consultId) {
     if (isFinal(c)) return 'call.mediaEnded';
     if (!ctx.mediaConfig()) return 'call.mediaUnavailable';
     if (!mediaSupported()) return 'call.mediaUnsupported';
+    if (!participantOf(c, user)) return 'call.mediaObserver';
     return 'call.mediaPlaceholder';
   };
+
+  const roleOf = (subject) => (consult()?.participants || []).find((p) => p.subject === subject)?.role || null;
 
   function startMedia() {
     const c = consult();
@@ -113,6 +214,7 @@ export function createCallView(ctx, consultId) {
       });
       panel = createMediaPanel(call, {
         me: user,
+        roleOf,
         present: () => (consult()?.participants || [])
           .filter((p) => p.present && !(p.subject === user.subject && p.tenant === user.tenant)),
       });
@@ -129,7 +231,8 @@ export function createCallView(ctx, consultId) {
 
   function renderMedia() {
     const c = consult();
-    const live = !!call && joined && !!c && isActive(c) && call.status !== 'idle';
+    if (mode !== 'live') { closePrecall(); return; }
+    const live = !!call && (joined || rejoining || offline) && !!c && isActive(c) && call.status !== 'idle' && call.status !== 'stopped';
     mediaSlot.classList.toggle('is-live', live);
     if (live) {
       if (mediaSlot.firstChild !== panel.el) setChildren(mediaSlot, panel.el);
@@ -155,12 +258,17 @@ export function createCallView(ctx, consultId) {
     mediaSlot.classList.remove('has-precall');
   }
 
-  /** The live panel fills the window below its top (at least 400 px), toolbar in view. */
+  /** The live call fills the window below its top (at least 400 px), toolbar in view; the side
+   *  column beside it is as tall, its chat scrolling inside. */
   function fitMedia() {
-    if (!mediaSlot.classList.contains('is-live')) return;
-    const top = mediaSlot.getBoundingClientRect().top + window.scrollY;
-    const height = Math.round(Math.min(900, Math.max(400, window.innerHeight - top - 16)));
-    if (mediaSlot.style.getPropertyValue('--media-h') !== `${height}px`) mediaSlot.style.setProperty('--media-h', `${height}px`);
+    if (mode !== 'live') { body.style.removeProperty('--media-h'); return; }
+    const top = body.getBoundingClientRect().top + window.scrollY;
+    // One column (narrow screens): the video leaves room for the chat below it.
+    const narrow = window.matchMedia('(max-width: 900px)').matches;
+    const height = narrow
+      ? Math.round(Math.max(300, Math.min(window.innerHeight * 0.6, window.innerHeight - top - 16)))
+      : Math.round(Math.min(900, Math.max(440, window.innerHeight - top - 16)));
+    if (body.style.getPropertyValue('--media-h') !== `${height}px`) body.style.setProperty('--media-h', `${height}px`);
   }
   const headObserver = new ResizeObserver(() => fitMedia());
   headObserver.observe(el.querySelector('.call-head'));
@@ -190,20 +298,37 @@ export function createCallView(ctx, consultId) {
     }
   }
 
+  function statusText(c, me) {
+    if (isFinal(c)) {
+      const key = c.state === 'ended' ? 'call.ended' : c.state === 'cancelled' ? 'call.cancelled' : 'call.expired';
+      return t(key, { time: fmtTime(c.ended_at ?? c.updated_at, now()) });
+    }
+    if (!isActive(c)) return t('call.notOpen');
+    if (offline && (joined || rejoining) && !leftOnPurpose) return t('call.reconnecting');
+    if (rejoining || (joining && joined)) return t('call.rejoining');
+    if (joinError) return joinError;
+    if (joining) return t('call.joining');
+    if (me && me.present) return t('call.inRoom');
+    if (me) return leftOnPurpose ? t('call.left') : t('call.notInRoom');
+    return '';
+  }
+
   function update() {
     const c = consult();
+    arrange();
     if (!c) {
       setText(title, t('call.title'));
       setChildren(badges);
       setChildren(patient, h('p', { class: 'notice', text: t('call.notFound') }));
       setChildren(summary);
+      setChildren(caseAttachments);
       setText(roomStatus, '');
       setChildren(actions);
       setChildren(participants);
       renderMedia();
       return;
     }
-    setText(title, `${t('call.title')}: ${specialtyLabel(c.specialty)}`);
+    setText(title, `${t(c.mode === 'realtime' && !isFinal(c) ? 'call.title' : 'call.caseTitle')}: ${specialtyLabel(c.specialty)}`);
     setChildren(badges, urgencyBadge(c.urgency), stateBadge(c.state), modeBadge(c.mode));
     setChildren(patient, patientLine(c));
     setChildren(summary,
@@ -212,28 +337,29 @@ export function createCallView(ctx, consultId) {
       centreLine(c, user),
       timesLine(c),
       reasonBlock(c, { clamp: false }));
+    const attSig = `${mode}|${JSON.stringify(c.attachments || [])}`;
+    if (caseAttachments.dataset.sig !== attSig) {
+      caseAttachments.dataset.sig = attSig;
+      const strip = attachmentStrip(c.attachments, { large: mode === 'case', label: t('att.requestFiles') });
+      setChildren(caseAttachments, strip ? [h('p', { class: 'reason-label', text: t('att.requestFiles') }), strip] : []);
+    }
     setChildren(participants, participantsList(c, user));
 
     const me = participantOf(c, user);
-    let status;
     if (isFinal(c)) {
       if (joined) ctx.leaveCall();
       joined = false;
       stopMedia({ leave: false });
-      const key = c.state === 'ended' ? 'call.ended' : c.state === 'cancelled' ? 'call.cancelled' : 'call.expired';
-      status = t(key, { time: fmtTime(c.ended_at ?? c.updated_at, now()) });
-    } else if (!isActive(c)) status = t('call.notOpen');
-    else if (joinError) status = joinError;
-    else if (joining) status = t('call.joining');
-    else if (me && me.present) status = t('call.inRoom');
-    else if (me) status = leftOnPurpose ? t('call.left') : t('call.notInRoom');
-    else status = '';
-    setText(roomStatus, status);
-    roomStatus.classList.toggle('is-error', !!joinError && isActive(c));
+    }
+    setText(roomStatus, statusText(c, me));
+    const reconnecting = offline && (joined || rejoining) && !leftOnPurpose && isActive(c);
+    roomStatus.classList.toggle('is-error', !!joinError && isActive(c) && !reconnecting);
     roomStatus.classList.toggle('is-final', isFinal(c));
+    roomStatus.classList.toggle('is-reconnecting', reconnecting || rejoining);
+    el.dataset.connection = reconnecting ? 'reconnecting' : rejoining ? 'rejoining' : 'open';
 
     const buttons = [];
-    if (isActive(c) && me && !me.present && !joining) {
+    if (isActive(c) && me && !me.present && !joining && !rejoining && !offline) {
       buttons.push(actionButton(t('call.rejoin'), join, { variant: 'primary', focusName: 'rejoin' }));
     }
     if (isActive(c) && me && me.present) buttons.push(actionButton(t('act.leave'), leave, { variant: 'secondary', focusName: 'leave' }));
@@ -242,10 +368,14 @@ export function createCallView(ctx, consultId) {
     const focusName = actions.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
     setChildren(actions, buttons);
     if (focusName) actions.querySelector(`[data-focus="${focusName}"]`)?.focus();
+    chatPanel.update();
+    conclusion.update();
+    renderUnread();
     renderMedia();
   }
 
   applyI18n(el);
+  applyI18n(casePanel); // not in el until arranged
   update();
   setTimeout(() => title.focus(), 0);
   join();
@@ -255,14 +385,43 @@ export function createCallView(ctx, consultId) {
   return {
     el,
     update,
-    relabel() { applyI18n(el); update(); panel?.render(); precall?.relabel(); },
+    relabel() {
+      applyI18n(el);
+      tabs.relabel();
+      chatPanel.relabel();
+      conclusion.relabel();
+      caseAttachments.dataset.sig = '';
+      update();
+      panel?.render();
+      precall?.relabel();
+    },
     /** After a reconnect (welcome): the server marked us absent when the link dropped,
-     *  and ended this connection's media; the call starts again after the join. */
+     *  and ended this connection's media; the call starts again after the join (a new
+     *  peer connection, a fresh offer), and the chat and the conclusion are fetched again. */
     rejoin() {
+      offline = false;
+      const wasIn = joined || !!call?.pc || call?.status === 'reconnecting';
       joined = false;
-      if (call) call.stop({ leave: false, release: leftOnPurpose });
-      if (!leftOnPurpose) join();
-      else update();
+      if (call) {
+        if (leftOnPurpose) call.stop({ leave: false, release: true });
+        else call.suspend();
+      }
+      chatPanel.load();
+      conclusion.load();
+      if (!leftOnPurpose) {
+        rejoining = wasIn;
+        join();
+      } else update();
+    },
+    /** The signalling link's state (app.js): 'reconnecting' while it is down. */
+    onConnection(state) {
+      const was = offline;
+      offline = state !== 'open';
+      if (offline && !was) {
+        if (call && call.status !== 'idle' && call.status !== 'stopped') call.suspend();
+        announce(t('call.reconnecting'));
+      }
+      update();
     },
     /** media.* notices (app.js). */
     onMediaNotice(msg) {
@@ -270,10 +429,14 @@ export function createCallView(ctx, consultId) {
     },
     destroy() {
       headObserver.disconnect();
+      chatObserver.disconnect();
+      chat.removeEventListener('change', onChat);
       window.removeEventListener('resize', fitMedia);
       if (call) call.stop({ leave: true });
       closePrecall();
       panel?.destroy();
+      chatPanel.destroy();
+      conclusion.destroy();
       const c = consult();
       if (joined && c && isActive(c) && ctx.isOpen()) {
         ctx.request('consult.leave', { consult_id: consultId }).then((r) => store.apply(r), () => {});

@@ -1,7 +1,10 @@
 // views/clinician.js — the clinician's (лечащий врач / фельдшер) screen: the
-// "New request" form with client-side checks mirroring the protocol's limits,
-// and the list of their own consults with live state, deadline countdown,
-// escalation, Cancel (while queued or accepted) and Join (accepted, in progress).
+// "New request" form with client-side checks mirroring the protocol's limits
+// and files (ECG, images, PDF) uploaded as they are chosen and sent by id, and
+// the list of their own consults with live state, deadline countdown,
+// escalation, files, unread chat messages, the conclusion's state, Cancel
+// (while queued or accepted), Join (accepted, in progress) and the case view
+// with the conclusion once ended.
 
 import { h, setText, renderKeyed } from '../dom.js';
 import { t, applyI18n, specialtyLabel } from '../i18n.js';
@@ -9,8 +12,11 @@ import { SPECIALTIES, URGENCIES, MODES, isQueued, isActive, isFinal, queueCompar
 import { errorText, invalidField, announce } from '../errors.js';
 import {
   consultHead, patientLine, deadlineEl, centreLine, timesLine, reasonBlock, actionButton,
-  confirmDialog, sig, now,
+  confirmDialog, sig, now, requestFiles, conclusionLine, unreadBadge, caseButton,
 } from './parts.js';
+import { createFilePicker } from './attachment-parts.js';
+
+const REQUEST_FILES_MAX = 8; // PROTOCOL.md "consult.request with attachments"
 
 const LIMITS = { patientId: 63, patientName: 127, reason: 4095 }; // bytes, PROTOCOL.md "Objects"
 const encoder = new TextEncoder();
@@ -92,6 +98,16 @@ export function createClinicianView(ctx) {
   const summary = h('p', { class: 'form-summary', role: 'alert', hidden: true });
   const sent = h('p', { class: 'form-sent', role: 'status' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-i18n': 'form.submit' });
+  const picker = createFilePicker({ policy: () => ctx.attachmentPolicy(), max: REQUEST_FILES_MAX, labelKey: 'att.choose' });
+  const filesTitle = h('span', { id: 'f-files-title', class: 'field-label', 'data-i18n': 'form.attachments' });
+  const filesField = h('div', { class: 'field field-wide files-field', role: 'group', 'aria-labelledby': 'f-files-title' }, filesTitle, picker.el);
+  const noFiles = h('p', { class: 'note', 'data-i18n': 'form.noAttachments' });
+  const syncFilesField = (relabel = false) => {
+    const on = !!ctx.attachmentPolicy();
+    if (on && (filesField.hidden || relabel)) picker.relabel(); // the types and size of this gateway
+    filesField.hidden = !on;
+    noFiles.hidden = on;
+  };
 
   const form = h('form', { class: 'request-form', novalidate: true, 'aria-labelledby': 'new-request-title' },
     h('fieldset', { class: 'group' },
@@ -112,7 +128,7 @@ export function createClinicianView(ctx) {
         labelKey: (v) => `mode.${v}`, hintKey: (v) => `mode.${v}.hint`, extraClass: 'mode-group',
       }),
       field({ id: 'f-reason', labelKey: 'form.reason', hintKey: 'form.reason.hint', control: reason, wide: true }),
-      h('p', { class: 'note', 'data-i18n': 'form.noAttachments' })),
+      filesField, noFiles),
     summary,
     h('div', { class: 'form-actions' },
       submit,
@@ -131,6 +147,7 @@ export function createClinicianView(ctx) {
   };
 
   function setFieldError(key, text) {
+    if (key === 'attachments') { picker.showError(text); return; }
     const ctl = controls[key];
     if (!ctl) return;
     const err = form.querySelector(`#${ctl.tagName === 'FIELDSET' ? ctl.id.replace(/-group$/, '') : ctl.id}-err`);
@@ -175,6 +192,7 @@ export function createClinicianView(ctx) {
   form.addEventListener('reset', () => {
     delete form.dataset.tried;
     clearErrors();
+    picker.clear();
     showSent(null);
   });
 
@@ -196,15 +214,28 @@ export function createClinicianView(ctx) {
       mode: form.elements.mode.value, reason: reason.value.trim(),
     };
     submit.disabled = true;
-    setText(submit, t('form.sending'));
+    setText(submit, t(picker.uploading ? 'form.uploading' : 'form.sending'));
     try {
+      if (picker.count) {
+        const files = await picker.settle();
+        if (!files.ok) {
+          showSummary(() => t('att.someFailed'));
+          picker.focus();
+          return;
+        }
+        if (files.ids.length) fields.attachments = files.ids;
+        setText(submit, t('form.sending'));
+      }
       const reply = await ctx.request('consult.request', fields);
       store.apply(reply);
       form.reset(); // its 'reset' handler runs synchronously, before the message below
       showSent(() => t('form.sent', { patient: patient.name, specialty: specialtyLabel(fields.specialty) }));
     } catch (err) {
-      const key = err.code === 'invalid' ? invalidField(err) : null;
-      if (key && controls[key]) {
+      const key = ['invalid', 'not_found', 'exists'].includes(err.code) ? invalidField(err) : null;
+      if (key === 'attachments') {
+        setFieldError(key, errorText(err, 'request'));
+        picker.focus();
+      } else if (key && controls[key]) {
         setFieldError(key, errorText(err, 'request'));
         focusControl(key);
       }
@@ -238,6 +269,7 @@ export function createClinicianView(ctx) {
       actions.push(actionButton(t(c.mode === 'deferred' ? 'act.open' : 'act.join'), async () => ctx.navigate(`#/call/${c.id}`),
         { variant: 'primary', focusName: 'join', ariaLabel: t('act.for', { action: t(c.mode === 'deferred' ? 'act.open' : 'act.join'), patient }) }));
     }
+    if (c.state === 'ended' || (isFinal(c) && c.conclusion)) actions.push(caseButton(ctx, c));
     if (isQueued(c) || c.state === 'accepted') {
       actions.push(actionButton(t('act.cancel'), async () => {
         const ok = await confirmDialog({
@@ -258,6 +290,9 @@ export function createClinicianView(ctx) {
       centreLine(c, user),
       timesLine(c),
       reasonBlock(c),
+      requestFiles(c),
+      conclusionLine(c),
+      unreadBadge(ctx.chat.unread(c.id)),
       actions.length ? h('div', { class: 'card-actions' }, actions) : null);
   }
 
@@ -266,21 +301,25 @@ export function createClinicianView(ctx) {
     const open = all.filter((c) => !isFinal(c));
     open.sort((a, b) => (isQueued(b) - isQueued(a)) || (isQueued(a) ? queueCompare(a, b) : recentCompare(a, b)));
     const done = all.filter(isFinal).sort(recentCompare);
-    renderKeyed(openList, open, { key: (c) => c.id, render: card, signature: (c) => sig(c) });
+    const signature = (c) => sig(c, ctx.chat.unread(c.id));
+    renderKeyed(openList, open, { key: (c) => c.id, render: card, signature });
     openEmpty.hidden = open.length > 0;
-    renderKeyed(finishedList, done, { key: (c) => c.id, render: card, signature: (c) => sig(c) });
+    renderKeyed(finishedList, done, { key: (c) => c.id, render: card, signature });
     setText(finishedSummary, t('list.finished', { n: done.length }));
     finished.hidden = done.length === 0;
   }
 
   const el = h('div', { class: 'layout layout-clinician' }, formPanel, listPanel);
   applyI18n(el);
+  filesField.hidden = true;
+  syncFilesField();
   update();
   return {
     el,
-    update,
+    update() { syncFilesField(); update(); },
     relabel() {
       applyI18n(el);
+      syncFilesField(true);
       if (form.dataset.tried) validate();
       if (sentText) setText(sent, sentText());
       if (summaryText) summary.textContent = summaryText();

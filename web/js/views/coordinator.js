@@ -1,17 +1,23 @@
 // views/coordinator.js — the coordinator's screen: escalation alerts
 // (dismissible), the centre's queue (overdue rows highlighted, warning rows
 // marked, in queue order) with Assign / Route / Cancel, the consultations under
-// way with who is present, and the centre's specialists with their presence.
+// way with who is present and the call's quality per participant (loss, RTT,
+// bitrate, a good/fair/poor badge, from consult.quality), files, the
+// conclusion's state and the case view, and the centre's specialists with
+// their presence.
 
-import { h, setText, renderKeyed } from '../dom.js';
+import { h, setText, setChildren, renderKeyed } from '../dom.js';
 import { t, applyI18n, specialtyLabel, fmtTime, getLang } from '../i18n.js';
 import { isQueued, isActive, isFinal, queueCompare, recentCompare } from '../store.js';
 import { announce, errorText } from '../errors.js';
 import {
   consultHead, patientLine, deadlineEl, centreLine, timesLine, reasonBlock, actionButton,
   confirmDialog, formDialog, participantsList, presenceBadge, sig, now, waitingEl,
-  specialtiesText,
+  specialtiesText, requestFiles, conclusionLine, caseButton,
 } from './parts.js';
+import { qualityLevel, qualityFigures } from './media.js';
+
+const QUALITY_ICON = { good: '●', fair: '◆', poor: '▲', unknown: '○' };
 
 const PRESENCE_ORDER = ['available', 'busy', 'away', 'offline'];
 const SLUG_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -165,6 +171,7 @@ export function createCoordinatorView(ctx) {
       centreLine(c, user),
       deadlineEl(c),
       reasonBlock(c),
+      requestFiles(c),
       h('div', { class: 'card-actions' },
         btn('act.assign', () => assign(c), 'assign', 'primary'),
         ours ? btn('act.route', () => route(c), 'route') : null,
@@ -182,8 +189,38 @@ export function createCoordinatorView(ctx) {
       centreLine(c, user),
       timesLine(c),
       isActive(c) ? participantsList(c, user) : null,
-      isActive(c) ? h('div', { class: 'card-actions' },
-        actionButton(t('act.end'), () => end(c), { focusName: 'end', ariaLabel: t('act.for', { action: t('act.end'), patient }) })) : null);
+      // Updated in place every few seconds (renderQuality): not spoken by the list's live region.
+      isActive(c) ? h('div', { class: 'call-quality', 'aria-live': 'off', hidden: true, dataset: { qualityFor: c.id } }) : null,
+      requestFiles(c),
+      conclusionLine(c),
+      h('div', { class: 'card-actions' },
+        isActive(c) ? actionButton(t('act.end'), () => end(c), { focusName: 'end', ariaLabel: t('act.for', { action: t('act.end'), patient }) }) : null,
+        caseButton(ctx, c)));
+  }
+
+  /** The call quality of a consult under way, per participant (consult.quality); hidden without a call. */
+  function renderQuality(box) {
+    const c = store.get(box.dataset.qualityFor);
+    const q = c && ctx.callQuality(c.id);
+    const key = q ? `${getLang()}|${JSON.stringify(q.participants)}` : '';
+    if (box.dataset.sig === key) return;
+    box.dataset.sig = key;
+    box.hidden = !q;
+    if (!q) { setChildren(box); return; }
+    const roleOf = (subject) => (c.participants || []).find((p) => p.subject === subject)?.role;
+    setChildren(box,
+      h('p', { class: 'cq-title', text: t('coord.quality') }),
+      h('ul', { class: 'cq-list' }, q.participants.map((p) => {
+        const level = qualityLevel(p);
+        const role = roleOf(p.user);
+        const f = qualityFigures(p);
+        return h('li', { class: 'cq-row', dataset: { user: p.user, level } },
+          h('span', { class: 'cq-who' }, h('span', { class: 'cq-name', text: p.name || p.user }),
+            role ? h('span', { class: 'cq-role', text: t(`role.${role}`) }) : null),
+          h('span', { class: ['badge', 'q-badge', `q-${level}`], dataset: { level } },
+            h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: QUALITY_ICON[level] }), t(`coord.q.${level}`)),
+          h('span', { class: 'cq-figures', text: t('coord.q.figures', f) }));
+      })));
   }
 
   function specRow(s) {
@@ -217,6 +254,7 @@ export function createCoordinatorView(ctx) {
     queueEmpty.hidden = queue.length > 0;
     setText(queueCount, queue.length ? `(${queue.length})` : '');
     renderKeyed(liveList, live, { key: (c) => c.id, render: liveCard, signature: (c) => sig(c) });
+    for (const box of liveList.querySelectorAll('[data-quality-for]')) renderQuality(box);
     liveEmpty.hidden = live.length > 0;
     renderKeyed(finishedList, done, { key: (c) => c.id, render: liveCard, signature: (c) => sig(c) });
     setText(finishedSummary, t('list.finished', { n: done.length }));

@@ -1,10 +1,13 @@
 // views/guest.js — the screen of a patient or interpreter (signed in with a
-// token or an invitation code): the consultations they take part in, with Join.
+// token or an invitation code): the consultations they take part in, with
+// Join, unread chat messages, and the signed conclusion once there is one.
 
 import { h, renderKeyed } from '../dom.js';
 import { t, applyI18n } from '../i18n.js';
-import { isActive, recentCompare } from '../store.js';
-import { consultHead, patientLine, timesLine, participantsList, actionButton, sig } from './parts.js';
+import { isActive, isFinal, recentCompare } from '../store.js';
+import {
+  consultHead, patientLine, timesLine, participantsList, actionButton, sig, conclusionLine, unreadBadge, caseButton,
+} from './parts.js';
 
 export function createGuestView(ctx) {
   const { store, user } = ctx;
@@ -19,13 +22,16 @@ export function createGuestView(ctx) {
       c.specialist ? h('p', { class: 'meta', text: t('c.specialist', { name: c.specialist.name }) }) : null,
       timesLine(c),
       participantsList(c, user),
+      c.conclusion?.status === 'signed' ? conclusionLine(c) : null,
+      unreadBadge(ctx.chat.unread(c.id)),
       isActive(c) ? h('div', { class: 'card-actions' },
-        actionButton(label, async () => ctx.navigate(`#/call/${c.id}`), { variant: 'primary', focusName: 'join' })) : null);
+        actionButton(label, async () => ctx.navigate(`#/call/${c.id}`), { variant: 'primary', focusName: 'join' })) : null,
+      isFinal(c) && c.state === 'ended' ? h('div', { class: 'card-actions' }, caseButton(ctx, c)) : null);
   }
 
   function update() {
     const all = store.all().sort(recentCompare);
-    renderKeyed(list, all, { key: (c) => c.id, render: card, signature: (c) => sig(c) });
+    renderKeyed(list, all, { key: (c) => c.id, render: card, signature: (c) => sig(c, ctx.chat.unread(c.id)) });
     empty.hidden = all.length > 0;
   }
 

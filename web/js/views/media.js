@@ -1,7 +1,8 @@
 // views/media.js — the video call panel of the room view: a tile per remote
 // participant (name, camera video, a larger tile for a shared screen, badges
 // for a missing camera or microphone and for video held back on a weak link, a
-// compact link-quality line), this browser's own picture, the toolbar
+// compact link-quality line; the name comes with the participant's role in
+// the consult), this browser's own picture, the toolbar
 // (microphone, camera, screen sharing, "Reconnect video"), the call's status
 // and its problems in words. Audio plays through hidden <audio> elements, one
 // per remote audio track. Renders a MediaCall (../call.js) on its 'change'.
@@ -58,27 +59,33 @@ export function qualityLevel(q) {
   return 'good';
 }
 
+/** The figures of a participant's {up, down}, formatted: worst loss and RTT of the two
+ *  directions, bitrate each way ('—' while unknown). */
+export function qualityFigures(q) {
+  return {
+    loss: num(worst(q?.up?.loss_percent, q?.down?.loss_percent), 1),
+    rtt: num(worst(q?.up?.rtt_ms, q?.down?.rtt_ms)),
+    up: num(q?.up?.kbps),
+    down: num(q?.down?.kbps),
+  };
+}
+
 /** "Good link · loss 0.5 % · RTT 45 ms · ↑ 820 ↓ 1,100 kbit/s" (empty when nothing is known);
  *  self: "Your link: good · …". */
 export function qualityText(q, { self = false } = {}) {
   if (!q || (!q.up && !q.down)) return '';
   const level = qualityLevel(q);
-  return t('call.q.line', {
-    level: t(self ? `call.q.self.${level}` : `call.q.${level}`),
-    loss: num(worst(q.up?.loss_percent, q.down?.loss_percent), 1),
-    rtt: num(worst(q.up?.rtt_ms, q.down?.rtt_ms)),
-    up: num(q.up?.kbps),
-    down: num(q.down?.kbps),
-  });
+  return t('call.q.line', { level: t(self ? `call.q.self.${level}` : `call.q.${level}`), ...qualityFigures(q) });
 }
 
 /**
  * The panel for one MediaCall. opts.me: the signed-in user ({subject, name});
  * opts.present(): the other participants in the room ({subject, name}), who get
- * a tile (with their initials) even when they publish nothing.
+ * a tile (with their initials) even when they publish nothing; opts.roleOf(subject):
+ * the role of a participant of the consult ('clinician', …), or null.
  * Returns {el, render, destroy}.
  */
-export function createMediaPanel(call, { me, present = () => [] }) {
+export function createMediaPanel(call, { me, present = () => [], roleOf = () => null }) {
   const status = h('p', { class: 'media-status', role: 'status', 'aria-live': 'polite' });
   const notices = h('div', { class: 'media-notices', 'aria-live': 'polite' });
   const stage = h('div', { class: 'stage' });
@@ -87,9 +94,10 @@ export function createMediaPanel(call, { me, present = () => [] }) {
   selfVideo.muted = true;
   const selfAvatar = h('div', { class: 'tile-avatar', 'aria-hidden': 'true', text: initials(me?.name) });
   const selfName = h('span', { class: 'tile-name' });
+  const selfRole = h('span', { class: 'tile-role' });
   const selfBadges = h('span', { class: 'tile-badges' });
   const self = h('div', { class: 'tile tile-self', dataset: { user: me?.subject || '', source: 'self' } },
-    selfVideo, selfAvatar, h('div', { class: 'tile-caption' }, h('span', { class: 'tile-title' }, selfName, selfBadges)));
+    selfVideo, selfAvatar, h('div', { class: 'tile-caption' }, h('span', { class: 'tile-title' }, selfName, selfRole, selfBadges)));
   const audios = h('div', { class: 'media-audio', hidden: true });
   const audioEls = new Map(); // remote audio track id → <audio>
   const tiles = new Map();    // `${user}/${camera|screen}` → tile parts
@@ -154,11 +162,12 @@ export function createMediaPanel(call, { me, present = () => [] }) {
       video.muted = true;
       const avatar = h('div', { class: 'tile-avatar', 'aria-hidden': 'true' });
       const name = h('span', { class: 'tile-name' });
+      const role = h('span', { class: 'tile-role' });
       const badges = h('span', { class: 'tile-badges' });
       const quality = h('span', { class: 'tile-quality' });
       const el2 = h('div', { class: ['tile', source === 'screen' ? 'tile-screen' : 'tile-camera'], role: 'group', dataset: { user, source } },
-        video, avatar, h('div', { class: 'tile-caption' }, h('span', { class: 'tile-title' }, name, badges), quality));
-      parts = { el: el2, video, avatar, name, badges, quality };
+        video, avatar, h('div', { class: 'tile-caption' }, h('span', { class: 'tile-title' }, name, role, badges), quality));
+      parts = { el: el2, video, avatar, name, role, badges, quality };
       tiles.set(key, parts);
     }
     return parts;
@@ -203,9 +212,12 @@ export function createMediaPanel(call, { me, present = () => [] }) {
       const weak = !!cam && (cam.inactive || starved(cam.track, connected));
       setVideo(parts.video, cam && !cam.inactive ? cam.track : null);
       parts.el.classList.toggle('has-video', !!cam && !weak);
-      parts.el.setAttribute('aria-label', p.name);
+      const role = roleOf(p.user);
+      const roleText = role ? t(`role.${role}`) : '';
+      parts.el.setAttribute('aria-label', roleText ? `${p.name}, ${roleText}` : p.name);
       setText(parts.avatar, initials(p.name));
       setText(parts.name, p.name);
+      setText(parts.role, roleText);
       const b = [];
       if (weak) b.push(badge('weak', t('call.media.weakLink')));
       else if (!p.publishes.has('camera')) b.push(badge('camoff', t('call.media.camOff')));
@@ -227,6 +239,7 @@ export function createMediaPanel(call, { me, present = () => [] }) {
         const label = t('call.media.screenOf', { name: p.name });
         s.el.setAttribute('aria-label', label);
         setText(s.name, label);
+        setText(s.role, roleText);
         setText(s.avatar, '');
         setChildren(s.badges, sweak ? badge('weak', t('call.media.weakLink')) : null);
         screens.push(s.el);
@@ -254,7 +267,7 @@ export function createMediaPanel(call, { me, present = () => [] }) {
     stage.dataset.count = String(gridTiles);
     stage.style.setProperty('--side-tiles', String(Math.max(1, gridTiles)));
     stage.classList.toggle('has-screen', screens.length > 0);
-    setText(empty, t(call.status === 'connected' ? 'call.media.waiting' : 'call.media.connectingOthers'));
+    setText(empty, t(call.lost ? 'call.media.status.signalLost' : call.status === 'connected' ? 'call.media.waiting' : 'call.media.connectingOthers'));
   }
 
   function playAudio(item) {
@@ -282,8 +295,10 @@ export function createMediaPanel(call, { me, present = () => [] }) {
     const camLive = !!video && call.camOn && video.readyState === 'live';
     setVideo(selfVideo, camLive ? video : null);
     self.classList.toggle('has-video', camLive);
-    self.setAttribute('aria-label', t('call.media.you'));
+    const myRole = roleOf(me?.subject);
+    self.setAttribute('aria-label', myRole ? `${t('call.media.you')}, ${t(`role.${myRole}`)}` : t('call.media.you'));
     setText(selfName, t('call.media.you'));
+    setText(selfRole, myRole ? t(`role.${myRole}`) : '');
     // Our initials already say the camera is off; the microphone is worth a badge.
     setChildren(selfBadges, !audio || !call.micOn ? badge('micoff', t('call.media.micOff')) : null);
     self.hidden = call.status === 'stopped' && !call.stream;
@@ -304,7 +319,7 @@ export function createMediaPanel(call, { me, present = () => [] }) {
     });
     setButton(buttons.reconnect, {
       text: t('call.media.reconnect'),
-      disabled: call.status === 'stopped' || call.status === 'devices' || call.status === 'idle',
+      disabled: call.status === 'stopped' || call.status === 'devices' || call.status === 'idle' || call.lost,
     });
     buttons.reconnect.el.classList.toggle('is-urgent', call.status === 'failed' || call.status === 'closed');
     const q = call.quality.get(me?.subject);
@@ -349,7 +364,7 @@ export function createMediaPanel(call, { me, present = () => [] }) {
   function render() {
     const s = call.status;
     setText(el.querySelector('#media-title'), t('call.media'));
-    const statusKey = s === 'idle' || s === 'stopped' ? '' : `call.media.status.${s}`;
+    const statusKey = s === 'idle' || s === 'stopped' ? '' : call.lost ? 'call.media.status.signalLost' : `call.media.status.${s}`;
     setText(status, statusKey ? t(statusKey) : '');
     status.dataset.state = s;
     status.dataset.gateway = call.gatewayState || '';

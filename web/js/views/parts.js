@@ -1,11 +1,13 @@
 // views/parts.js — pieces shared by the role views: badges (urgency, state,
 // escalation, presence: always text plus a shape, never colour alone), the
-// deadline countdown, the consult summary, participants with presence,
-// buttons that lock while their request runs, and the modal dialogs.
+// deadline countdown, the consult summary, participants with presence, what
+// a card shows of a consult's files, chat and conclusion, buttons that lock
+// while their request runs, and the modal dialogs.
 
 import { h, setChildren, setText } from '../dom.js';
-import { t, fmtTime, fmtDate, fmtAge, fmtDuration, specialtyLabel, getLang } from '../i18n.js';
+import { t, tn, fmtTime, fmtDate, fmtAge, fmtDuration, specialtyLabel, getLang } from '../i18n.js';
 import { isQueued } from '../store.js';
+import { attachmentStrip } from './attachment-parts.js';
 
 const URGENCY_ICON = { emergency: '▲', urgent: '◆', planned: '●' };
 const PRESENCE_ICON = { available: '●', busy: '◐', away: '○', offline: '×' };
@@ -138,6 +140,44 @@ export function participantsList(c, user) {
       h('span', { class: 'participant-role', text: t(`role.${p.role}`) }),
       h('span', { class: 'participant-status', text: status }));
   }));
+}
+
+// ---- files, chat and conclusion on a card ---------------------------------------------
+
+/** The files attached to the request (thumbnails, PDF links), labelled; null when none. */
+export function requestFiles(c) {
+  const strip = attachmentStrip(c.attachments, { label: t('att.requestFiles') });
+  return strip ? h('div', { class: 'card-files' }, h('span', { class: 'reason-label', text: t('att.requestFiles') }), strip) : null;
+}
+
+/** "Conclusion signed by … at …" / "Conclusion: draft v2 (14:05)" from the consult's summary. */
+export function conclusionSummaryText(c) {
+  const s = c?.conclusion;
+  if (!s) return '';
+  if (s.status === 'signed') return t('concl.summary.signed', { name: s.author?.name || c.specialist?.name || '', time: fmtTime(s.signed_at, now()) });
+  return t('concl.summary.draft', { version: s.version, time: fmtTime(s.updated_at, now()) });
+}
+
+export function conclusionLine(c) {
+  if (!c?.conclusion) return null;
+  const signed = c.conclusion.status === 'signed';
+  return h('p', { class: ['meta', 'concl-line', signed ? 'is-signed' : 'is-draft'] },
+    h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: signed ? '✓' : '✎' }), ' ', conclusionSummaryText(c));
+}
+
+/** "2 new messages" on a card, or null. */
+export function unreadBadge(n) {
+  if (!n) return null;
+  return h('span', { class: ['badge', 'badge-unread'] },
+    h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: '✉' }), tn('chat.unreadBadge', n));
+}
+
+/** Button to the case view (#/call/<id>): "Conclusion" once signed, else "Open case". */
+export function caseButton(ctx, c, { write = false } = {}) {
+  const signed = c.conclusion?.status === 'signed';
+  const key = signed ? 'act.conclusion' : write ? 'act.writeConclusion' : 'act.openCase';
+  return actionButton(t(key), async () => ctx.navigate(`#/call/${c.id}`),
+    { variant: 'secondary', focusName: 'case', ariaLabel: t('act.for', { action: t(key), patient: c.patient?.name || '' }) });
 }
 
 /** A signature of what a row shows: re-render when the consult, language or minute changes. */

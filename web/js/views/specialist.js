@@ -1,8 +1,10 @@
 // views/specialist.js — the specialist's (консультант) screen: the queue of
 // requests offered to them, in PROTOCOL.md's order (urgency, then deadline),
-// with patient, age, reason and deadline visible and Accept / Decline; and
-// "My consultations" with Join / End. The availability switch lives in the
-// page header (app.js) so it is always visible.
+// with patient, age, reason, the request's files (the ECG before accepting)
+// and deadline visible and Accept / Decline; and "My consultations" with Join /
+// End, unread chat messages, and the conclusion (write it, or read it once
+// signed) of finished ones. The availability switch lives in the page header
+// (app.js) so it is always visible.
 
 import { h, setText, renderKeyed } from '../dom.js';
 import { t, applyI18n } from '../i18n.js';
@@ -10,7 +12,7 @@ import { isQueued, isActive, isFinal, queueCompare, recentCompare } from '../sto
 import { announce } from '../errors.js';
 import {
   consultHead, patientLine, deadlineEl, centreLine, timesLine, reasonBlock, actionButton,
-  confirmDialog, participantsList, sig, waitingEl,
+  confirmDialog, participantsList, sig, waitingEl, requestFiles, conclusionLine, unreadBadge, caseButton,
 } from './parts.js';
 
 export function createSpecialistView(ctx) {
@@ -74,6 +76,7 @@ export function createSpecialistView(ctx) {
       consultHead(c, { showState: false }),
       patientLine(c),
       reasonBlock(c, { clamp: false }),
+      requestFiles(c),
       h('p', { class: 'meta' },
         t('c.clinician', { name: clinicianName }),
         ' · ', waitingEl(c)),
@@ -96,6 +99,8 @@ export function createSpecialistView(ctx) {
         if (ok) await ctx.act('consult.end', { consult_id: c.id });
       }, { variant: 'secondary', focusName: 'end', ariaLabel: t('act.for', { action: t('act.end'), patient }) }));
     }
+    const mine = c.specialist?.subject === user.subject;
+    if (c.state === 'ended' || (isFinal(c) && c.conclusion)) actions.push(caseButton(ctx, c, { write: mine && c.state === 'ended' }));
     return h('li', { class: ['card', 'consult', `urgency-${c.urgency}`], tabindex: '-1' },
       consultHead(c),
       patientLine(c),
@@ -104,6 +109,9 @@ export function createSpecialistView(ctx) {
       timesLine(c),
       isActive(c) ? participantsList(c, user) : null,
       reasonBlock(c),
+      requestFiles(c),
+      conclusionLine(c),
+      unreadBadge(ctx.chat.unread(c.id)),
       actions.length ? h('div', { class: 'card-actions' }, actions) : null);
   }
 
@@ -116,9 +124,10 @@ export function createSpecialistView(ctx) {
     queueEmpty.hidden = queue.length > 0;
     setText(queueCount, queue.length ? `(${queue.length})` : '');
     notAvailable.hidden = ctx.presence() === 'available';
-    renderKeyed(mineList, mine, { key: (c) => c.id, render: mineCard, signature: (c) => sig(c) });
+    const signature = (c) => sig(c, ctx.chat.unread(c.id));
+    renderKeyed(mineList, mine, { key: (c) => c.id, render: mineCard, signature });
     mineEmpty.hidden = mine.length > 0;
-    renderKeyed(finishedList, done, { key: (c) => c.id, render: mineCard, signature: (c) => sig(c) });
+    renderKeyed(finishedList, done, { key: (c) => c.id, render: mineCard, signature });
     setText(finishedSummary, t('list.finished', { n: done.length }));
     finished.hidden = done.length === 0;
   }
