@@ -40,6 +40,8 @@
 #define RT_UP_HOLD_US 2000000    /* REMB must allow a higher layer this long */
 #define RT_UP_MARGIN 1.2         /* ... with this margin over its bitrate */
 #define RT_MIN_VIDEO_BPS 30000   /* below this a subscriber gets no video */
+#define RT_KEEP_FRACTION 0.7     /* a layer is kept while REMB covers this much of it */
+#define RT_PAUSE_LOSS 26         /* RR fraction lost (/256, ~10%) that lets video pause */
 #define RT_PAUSE_RETRY_US 10000000 /* a paused stream is tried again after this */
 #define RT_PROBE_GRACE_US 3000000  /* ... and not paused again for this long */
 #define RT_HEADROOM 64           /* rewriting may add mid and abs-send-time */

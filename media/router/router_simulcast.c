@@ -11,8 +11,11 @@
  * A subscriber's REMB, less its audio, is shared evenly by the video tracks
  * it receives. Each gets the best layer whose bitrate fits: down at once, up
  * only after the estimate has allowed the higher layer with a 20% margin for
- * RT_UP_HOLD_US. Below the lowest layer (or RT_MIN_VIDEO_BPS; a track
- * without simulcast pauses only there) video stops; audio keeps flowing. A
+ * RT_UP_HOLD_US. A layer being sent is kept while the estimate covers
+ * RT_KEEP_FRACTION of its rate (REMB hovers around what arrives). Well below
+ * the lowest layer (or RT_MIN_VIDEO_BPS; a track without simulcast pauses
+ * only there), and only while the subscriber reports RT_PAUSE_LOSS or more
+ * lost on the stream, video stops; audio keeps flowing. A
  * paused track is tried again at its lowest layer every RT_PAUSE_RETRY_US
  * for RT_PROBE_GRACE_US, because a receive-side estimate cannot grow far
  * above what arrives. Without REMB a subscriber starts on the middle layer
@@ -138,12 +141,20 @@ static int8_t choose(rt_out_t *o, const rt_track_t *t, bool have_budget, double 
     }
     if (cur >= 0 && pos < 0)        /* our layer stopped: the best that fits now */
         return fit >= 0 ? (int8_t)d.layer[fit] : (int8_t)d.layer[0];
-    if (fit < pos) {
+    /* A receive-side estimate hovers around what arrives, under it about as
+     * often as over: the layer being sent stays while the estimate covers
+     * RT_KEEP_FRACTION of it, and the lowest layer is paused only below that. */
+    bool keep = pos >= 0 && d.need[pos] * RT_KEEP_FRACTION <= budget;
+    if (fit < pos && !keep) {
         o->up_since_us = 0;
         if (fit >= 0)
             return (int8_t)d.layer[fit];
-        if (now < o->probe_until_us)
-            return cur;
+        /* Pausing needs evidence of congestion, not just a low estimate:
+         * Chromium's receive-side REMB can sit far below a lowest layer that
+         * arrives whole. */
+        bool losing = o->have_rr && o->rr_fraction >= RT_PAUSE_LOSS;
+        if (d.need[0] * RT_KEEP_FRACTION <= budget || !losing || now < o->probe_until_us)
+            return pos == 0 ? cur : (int8_t)d.layer[0];
         o->paused_us = now;
         return -1;
     }

@@ -631,7 +631,28 @@ static void test_simulcast_layers(void **state)
     assert_int_equal(sim_video(&s, per), 10);
     assert_int_equal(per[0], 10);
 
-    /* REMB below any layer: no video, audio goes on. */
+    /* REMB a little under the low layer's rate (a receive-side estimate
+     * hovers around what arrives): the low layer stays, no pause. */
+    caps_clear();
+    cs_router_on_rtcp(s.r, s.b, fb, rtcp_remb(fb, 100000), s.now);
+    sim_feed(&s, 1000, 25);
+    assert_int_equal(sim_video(&s, per), 50);
+    assert_int_equal(per[0], 50);
+
+    /* REMB below any layer but nothing lost: the low layer stays. */
+    caps_clear();
+    cs_router_on_rtcp(s.r, s.b, fb, rtcp_remb(fb, 20000), s.now);
+    sim_feed(&s, 1000, 25);
+    assert_int_equal(sim_video(&s, per), 50);
+
+    /* ... and with a quarter of it lost: no video, audio goes on. */
+    uint8_t lossy[128];
+    cs_rtcp_builder_t lb;
+    cs_rtcp_builder_init(&lb, lossy, sizeof lossy);
+    cs_rtcp_rr_t rr = {.ssrc = 0x1234, .n_reports = 1};
+    rr.reports[0] = (cs_rtcp_report_block_t){.ssrc = s.bv, .fraction_lost = 64};
+    cs_rtcp_rr_append(&lb, &rr);
+    cs_router_on_rtcp(s.r, s.b, lossy, lb.len, s.now);
     caps_clear();
     cs_router_on_rtcp(s.r, s.b, fb, rtcp_remb(fb, 20000), s.now);
     sim_feed(&s, 1000, 25);
