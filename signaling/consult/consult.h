@@ -94,7 +94,7 @@ typedef enum {
     CS_NOTICE_WITHDRAWN,  /* no longer offered to you: consult, reason */
     CS_NOTICE_ESCALATION, /* warning or overdue (coordinators): consult */
     CS_NOTICE_PRESENCE,   /* a specialist's presence changed (coordinators): user, presence */
-    CS_NOTICE_CHAT,       /* a chat message in a consult you take part in: consult, message */
+    CS_NOTICE_CHAT,       /* a chat message (participants, coordinators): consult, message */
 } cs_notice_kind_t;
 
 typedef struct {
@@ -200,7 +200,8 @@ int cs_engine_history(cs_engine_t *e, const cs_identity_t *actor, const char *id
  * consult: CS_ENOTFOUND / CS_EEXIST otherwise, with err_field "attachments". */
 
 /* A participant writes in an accepted or in-progress consult; *out is the
- * stored message. Participants are notified (CS_NOTICE_CHAT). */
+ * stored message. Participants and the coordinators of its centres are
+ * notified (CS_NOTICE_CHAT). */
 int cs_engine_chat(cs_engine_t *e, const cs_identity_t *actor, const char *id, const char *text,
                    const char (*attachments)[CS_ID_MAX], int n_attachments, int64_t now,
                    cs_chat_message_t *out, const char **err_field);

@@ -242,9 +242,8 @@ static void offer_cb(cs_engine_t *e, user_entry_t *s, consult_entry_t *ce, void 
     offer_to(e, s, ce);
 }
 
-void announce(cs_engine_t *e, consult_entry_t *ce)
+void notify_entitled(cs_engine_t *e, consult_entry_t *ce, const cs_notice_t *n)
 {
-    cs_notice_t n = {.kind = CS_NOTICE_CONSULT, .consult = &ce->c};
     for (int i = 0; i < ce->c.n_participants; i++) {
         const cs_participant_t *p = &ce->c.participants[i];
         /* A coordinator who is also a participant hears it once, below. */
@@ -252,11 +251,17 @@ void announce(cs_engine_t *e, consult_entry_t *ce)
         if (ue && ue->u.role == CS_ROLE_COORDINATOR &&
             (!strcmp(p->tenant, ce->c.tenant) || !strcmp(p->tenant, ce->c.routed_to)))
             continue;
-        send_notice(e, p->tenant, p->subject, &n);
+        send_notice(e, p->tenant, p->subject, n);
     }
-    notify_coordinators(e, ce->c.tenant, &n);
+    notify_coordinators(e, ce->c.tenant, n);
     if (ce->c.routed_to[0])
-        notify_coordinators(e, ce->c.routed_to, &n);
+        notify_coordinators(e, ce->c.routed_to, n);
+}
+
+void announce(cs_engine_t *e, consult_entry_t *ce)
+{
+    cs_notice_t n = {.kind = CS_NOTICE_CONSULT, .consult = &ce->c};
+    notify_entitled(e, ce, &n);
     if (state_queued(ce->c.state))
         eligible_specialists(e, ce, false, offer_cb, NULL);
 }

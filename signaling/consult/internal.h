@@ -80,6 +80,9 @@ cs_participant_t *participant_find(cs_consult_t *c, const char *tenant, const ch
  * For a new consult ce->c is all zeroes (empty id). */
 int commit(cs_engine_t *e, consult_entry_t *ce, const cs_consult_t *next, const char *kind,
            const cs_identity_t *actor, const char *detail, int64_t now);
+/* n to the consult's participants and the coordinators of its centre and of
+ * the centre it is routed to, each once. */
+void notify_entitled(cs_engine_t *e, consult_entry_t *ce, const cs_notice_t *n);
 /* Notices: consult to everyone entitled (participants, coordinators), offers
  * to eligible specialists while queued. */
 void announce(cs_engine_t *e, consult_entry_t *ce);

@@ -77,9 +77,9 @@ int cs_engine_chat(cs_engine_t *e, const cs_identity_t *actor, const char *id, c
     if (!e->store.save_chat || e->store.save_chat(e->store_user, out) != CS_OK)
         return CS_ESTORAGE;
     e->revision++; /* a new notice's content: never confused with the last one */
+    /* Coordinators follow the consults of their centre, chat included. */
     cs_notice_t n = {.kind = CS_NOTICE_CHAT, .consult = &ce->c, .message = out};
-    for (int i = 0; i < ce->c.n_participants; i++)
-        send_notice(e, ce->c.participants[i].tenant, ce->c.participants[i].subject, &n);
+    notify_entitled(e, ce, &n);
     return CS_OK;
 }
 

@@ -173,7 +173,8 @@ static void test_chat_rules(void **state)
                      CS_OK);
     assert_int_equal(m.seq, 1);
     assert_int_equal(m.from_role, CS_ROLE_CLINICIAN);
-    assert_int_equal(f->chat_notices, 2); /* both participants */
+    assert_int_equal(f->chat_notices, 3); /* both participants and the coordinator */
+    assert_string_equal(f->last_chat_to[2], "coord");
     /* a coordinator sees the consult but does not take part; a stranger does not see it */
     assert_int_equal(cs_engine_chat(f->e, &f->coord, id, "x", none, 0, f->now, &m, &field),
                      CS_EPERM);

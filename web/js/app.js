@@ -354,7 +354,11 @@ function onNotice(msg) {
       if (!m || (msg.consult_id && m.consult_id !== msg.consult_id)) break;
       const isNew = chat.upsert(m);
       const inRoom = viewKind === 'call' && view.consultId === m.consult_id;
-      if (isNew && !inRoom && !chat.mine(m)) {
+      // Coordinators get every chat of their centre: announce only one's own consults.
+      const me = session.user;
+      const takesPart = (store.get(m.consult_id)?.participants || [])
+        .some((p) => p.subject === me.subject && p.tenant === me.tenant);
+      if (isNew && !inRoom && takesPart && !chat.mine(m)) {
         announce(t('ann.chat', { name: m.from?.name || '', patient: patientOf(store.get(m.consult_id)) }));
       }
       break;
