@@ -44,7 +44,7 @@ static int error_reply(cs_http_response_t *resp, int status, int code, const cha
 
 /* The first bytes of each allowed type: a PNG named .jpg is refused, and
  * nothing is stored that a browser would sniff as something else. */
-static bool bytes_are(const char *type, const unsigned char *b, size_t n)
+bool cs_attachment_bytes_are(const char *type, const unsigned char *b, size_t n)
 {
     if (!strcmp(type, "image/jpeg"))
         return n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff;
@@ -88,7 +88,7 @@ static int hex_value(char c)
  * encodeURIComponent writes it), decoded here and not by the HTTP library so
  * that every byte is checked: 1–127 bytes of UTF-8 without control
  * characters; path separators become '_' (it is a label only). */
-static bool display_name(const char *encoded, char out[CS_FILE_NAME_MAX])
+bool cs_attachment_name_decode(const char *encoded, char out[CS_FILE_NAME_MAX])
 {
     size_t n = 0;
     for (const char *p = encoded; *p; p++) {
@@ -113,7 +113,7 @@ static int upload(cs_app_t *app, const cs_identity_t *who, const cs_http_request
 {
     cs_attachment_t a;
     memset(&a, 0, sizeof a);
-    if (!display_name(req->file_name, a.ref.name))
+    if (!cs_attachment_name_decode(req->file_name, a.ref.name))
         return error_reply(resp, 400, CS_EINVAL,
                            "X-File-Name must be the file's name, percent-encoded, 1-127 bytes");
     if (!media_type(req->content_type, a.ref.type, sizeof a.ref.type) ||
@@ -125,7 +125,7 @@ static int upload(cs_app_t *app, const cs_identity_t *who, const cs_http_request
         return error_reply(resp, 400, CS_EINVAL, "the file is empty");
     if (req->body_len > (size_t)app->cfg.attachment_max_bytes)
         return error_reply(resp, 413, CS_ETOOBIG, "the file is larger than attachments.max_bytes");
-    if (!bytes_are(a.ref.type, (const unsigned char *)req->body, req->body_len))
+    if (!cs_attachment_bytes_are(a.ref.type, (const unsigned char *)req->body, req->body_len))
         return error_reply(resp, 400, CS_EINVAL, "the file's content is not of its Content-Type");
     a.ref.size = (int64_t)req->body_len;
     cs_strlcpy(a.owner, who->subject, sizeof a.owner);

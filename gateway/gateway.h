@@ -68,6 +68,12 @@ void cs_metric_value(FILE *f, const char *name, const char *type, const char *he
  * tick, about once a minute, with the wall clock). */
 int cs_attachments_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp);
 void cs_attachments_prune(cs_app_t *app, int64_t now_ms);
+/* The pure parts of an upload's checks (fuzzed): the X-File-Name header
+ * (percent-encoded UTF-8) into a display name, 1-127 bytes of UTF-8 without
+ * control characters, '/' and '\\' made '_'; and whether n bytes start as a
+ * file of that allowed type. */
+bool cs_attachment_name_decode(const char *encoded, char out[CS_FILE_NAME_MAX]);
+bool cs_attachment_bytes_are(const char *type, const unsigned char *b, size_t n);
 
 /* secrets.c: reads the file, or creates it with len random bytes as hex. */
 int cs_secret_load_or_create(const char *path, size_t len, unsigned char *out, size_t cap,
