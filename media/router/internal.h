@@ -195,6 +195,8 @@ struct cs_router_member {
     rt_track_t tracks[CS_ROUTER_MAX_PUBLISHED];
     rt_out_t outs[RT_MAX_OUTS];
     bool have_remb;
+    bool remb_has_audio;            /* the estimate covers our audio too (Chromium's
+                                       REMB often lists the video SSRC only) */
     uint64_t remb_bps;
     int64_t rtt_us;                 /* -1 unknown */
     rt_twcc_t twcc;

@@ -135,6 +135,25 @@ static void on_keyframe_wanted(cs_router_t *r, cs_router_member_t *m, uint32_t m
     rt_keyframe_request(r, t, o->cur_layer >= 0 ? o->cur_layer : o->target_layer, now);
 }
 
+
+/* Whether a REMB's SSRC list names one of the audio streams we send m (an
+ * empty list is taken to cover everything). */
+static bool remb_lists_audio(const cs_router_member_t *m, const cs_rtcp_remb_t *remb)
+{
+    if (remb->n_ssrcs == 0)
+        return true;
+    for (unsigned k = 0; k < RT_MAX_OUTS; k++) {
+        const rt_out_t *o = &m->outs[k];
+        const rt_track_t *t = rt_out_track(o);
+        if (!t || !o->assigned || t->info.kind != CS_ROUTER_AUDIO)
+            continue;
+        for (unsigned i = 0; i < remb->n_ssrcs; i++)
+            if (remb->ssrcs[i] == o->ssrc)
+                return true;
+    }
+    return false;
+}
+
 static bool on_psfb(cs_router_t *r, cs_router_member_t *m, const cs_rtcp_pkt_t *p, int64_t now)
 {
     if (p->count == CS_RTCP_FMT_PLI) {
@@ -158,6 +177,7 @@ static bool on_psfb(cs_router_t *r, cs_router_member_t *m, const cs_rtcp_pkt_t *
             return false;
         m->have_remb = true;
         m->remb_bps = remb.bitrate_bps;
+        m->remb_has_audio = remb_lists_audio(m, &remb);
         rt_layers_select(r, m, now);
     }
     return true;

@@ -8,8 +8,8 @@
  * active while packets arrive (RT_LAYER_IDLE_US); browsers stop sending top
  * layers when their own bandwidth is short.
  *
- * A subscriber's REMB, less its audio, is shared evenly by the video tracks
- * it receives. Each gets the best layer whose bitrate fits: down at once, up
+ * A subscriber's REMB, less its audio when the REMB lists an audio SSRC, is
+ * shared evenly by the video tracks it receives. Each gets the best layer whose bitrate fits: down at once, up
  * only after the estimate has allowed the higher layer with a 20% margin for
  * RT_UP_HOLD_US. A layer being sent is kept while the estimate covers
  * RT_KEEP_FRACTION of its rate (REMB hovers around what arrives). Well below
@@ -176,7 +176,8 @@ static int8_t choose(rt_out_t *o, const rt_track_t *t, bool have_budget, double 
     return cur;
 }
 
-/* Audio first, then an even share for each video track. */
+/* Audio first (when the estimate covers it), then an even share for each
+ * video track. */
 void rt_layers_select(cs_router_t *r, cs_router_member_t *m, int64_t now)
 {
     double audio = 0;
@@ -185,7 +186,7 @@ void rt_layers_select(cs_router_t *r, cs_router_member_t *m, int64_t now)
         const rt_track_t *t = rt_out_track(&m->outs[k]);
         if (!t || !m->outs[k].assigned)
             continue;
-        if (t->info.kind == CS_ROUTER_AUDIO)
+        if (t->info.kind == CS_ROUTER_AUDIO && m->remb_has_audio)
             audio += t->layers[0].bps;
         else
             videos++;

@@ -247,7 +247,8 @@ typedef struct {
 /* CS_OK; CS_EUNSUPPORTED (PSFB FMT 15 without the 'REMB' identifier: another
  * application's feedback); CS_EINVAL (type/FMT, shorter than its SSRC count
  * needs, a bitrate that overflows 64 bits); CS_ETOOBIG (more SSRCs than
- * CS_RTCP_REMB_MAX_SSRCS). */
+ * CS_RTCP_REMB_MAX_SSRCS: the sender and bitrate are filled, the list left
+ * empty). */
 int cs_rtcp_remb_parse(const cs_rtcp_pkt_t *p, cs_rtcp_remb_t *out);
 /* The bitrate is rounded down to what an 18-bit mantissa can say. */
 int cs_rtcp_remb_append(cs_rtcp_builder_t *b, const cs_rtcp_remb_t *remb);

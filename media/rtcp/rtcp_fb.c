@@ -168,10 +168,11 @@ int cs_rtcp_remb_parse(const cs_rtcp_pkt_t *p, cs_rtcp_remb_t *out)
     uint64_t mantissa = cs_rd24(f + 5) & 0x3FFFF;
     if (flen - REMB_FIXED_LEN < (size_t)n * 4 || ((mantissa << exp) >> exp) != mantissa)
         return CS_EINVAL;
-    if (n > CS_RTCP_REMB_MAX_SSRCS)
-        return CS_ETOOBIG;
     out->sender_ssrc = cs_rd32(p->body);
     out->bitrate_bps = mantissa << exp;
+    out->n_ssrcs = 0;
+    if (n > CS_RTCP_REMB_MAX_SSRCS)
+        return CS_ETOOBIG;          /* the estimate is good; its list is not kept */
     out->n_ssrcs = n;
     for (int i = 0; i < n; i++)
         out->ssrcs[i] = cs_rd32(f + REMB_FIXED_LEN + 4 * i);

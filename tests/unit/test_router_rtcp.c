@@ -639,6 +639,24 @@ static void test_simulcast_layers(void **state)
     assert_int_equal(sim_video(&s, per), 50);
     assert_int_equal(per[0], 50);
 
+    /* A REMB that lists only the video SSRC does not cover our audio: all
+     * of it is for video (Chromium's usual REMB). 110 kbit/s keeps the low
+     * layer either way; listing the audio SSRC too, 60 kbit/s left for
+     * video with nothing lost still keeps it (no pause without loss). */
+    caps_clear();
+    cs_rtcp_builder_t rb;
+    cs_rtcp_builder_init(&rb, fb, sizeof fb);
+    cs_rtcp_remb_t only_video = {.sender_ssrc = 0x1234, .bitrate_bps = 110000, .n_ssrcs = 1};
+    only_video.ssrcs[0] = s.bv;
+    assert_true(cs_rtcp_remb_append(&rb, &only_video) > 0);
+    cs_router_on_rtcp(s.r, s.b, fb, rb.len, s.now);
+    sim_feed(&s, 1000, 25);
+    assert_int_equal(sim_video(&s, per), 50);
+    assert_int_equal(per[0], 50);
+    cs_router_member_stats_t st1[2];
+    cs_router_stats(s.r, st1, 2, s.now);
+    assert_true(st1[1].available_kbps == 110);
+
     /* REMB below any layer but nothing lost: the low layer stays. */
     caps_clear();
     cs_router_on_rtcp(s.r, s.b, fb, rtcp_remb(fb, 20000), s.now);
