@@ -94,6 +94,11 @@ int cs_hmac_sha1_base64(const void *key, size_t key_len, const void *data, size_
 size_t cs_strlcpy(char *dst, const char *src, size_t size);
 /* True when s is valid UTF-8 of exactly len bytes with no NUL bytes. */
 bool cs_utf8_valid(const char *s, size_t len);
+/* The value of a hexadecimal digit (either case), or -1. */
+int cs_hex_digit(char c);
+/* True for 36 characters shaped as cs_uuid4() writes them (lower-case hex,
+ * dashes at 8, 13, 18, 23): the ids of consults, attachments, messages. */
+bool cs_uuid_shaped(const char *s);
 
 /* ---- string-keyed hash map ---------------------------------------------- */
 

@@ -73,17 +73,6 @@ static bool media_type(const char *header, char *out, size_t size)
     return true;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The display name from the X-File-Name header: percent-encoded UTF-8 (as
  * encodeURIComponent writes it), decoded here and not by the HTTP library so
  * that every byte is checked: 1–127 bytes of UTF-8 without control
@@ -94,7 +83,7 @@ bool cs_attachment_name_decode(const char *encoded, char out[CS_FILE_NAME_MAX])
     for (const char *p = encoded; *p; p++) {
         int c = (unsigned char)*p;
         if (c == '%') {
-            int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+            int hi = cs_hex_digit(p[1]), lo = hi < 0 ? -1 : cs_hex_digit(p[2]);
             if (lo < 0)
                 return false;
             c = hi * 16 + lo;
@@ -170,19 +159,6 @@ static int download(cs_app_t *app, const cs_identity_t *who, const char *id,
     return 1;
 }
 
-static bool id_shaped(const char *s)
-{
-    if (strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        char c = s[i];
-        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return false;
-    }
-    return true;
-}
-
 int cs_attachments_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp)
 {
     const char *rest = req->path + strlen(PREFIX);
@@ -201,7 +177,7 @@ int cs_attachments_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_r
     (void)why;
     if (collection)
         return upload(app, &who, req, resp);
-    if (rest[0] != '/' || !id_shaped(rest + 1))
+    if (rest[0] != '/' || !cs_uuid_shaped(rest + 1))
         return error_reply(resp, 404, CS_ENOTFOUND, "no such attachment");
     return download(app, &who, rest + 1, resp);
 }

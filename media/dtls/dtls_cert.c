@@ -52,24 +52,13 @@ static void format_fingerprint(const uint8_t d[32], char out[CS_DTLS_FINGERPRINT
     }
 }
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int cs_dtls_fingerprint_parse(const char *text, uint8_t out[32])
 {
     if (!text || !out || strlen(text) != CS_DTLS_FINGERPRINT_LEN)
         return CS_EINVAL;
     for (size_t i = 0; i < 32; i++) {
         const char *p = text + i * 3;
-        int hi = hex_val(p[0]), lo = hex_val(p[1]);
+        int hi = cs_hex_digit(p[0]), lo = cs_hex_digit(p[1]);
         if (hi < 0 || lo < 0 || (i < 31 && p[2] != ':'))
             return CS_EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -115,6 +115,14 @@ static consult_entry_t *conclusion_target(cs_engine_t *e, const cs_identity_t *a
     return ce;
 }
 
+/* The actor becomes the conclusion's author of record. */
+static void set_author(cs_conclusion_summary_t *s, const cs_identity_t *actor)
+{
+    cs_strlcpy(s->author, actor->subject, sizeof s->author);
+    cs_strlcpy(s->author_tenant, actor->tenant, sizeof s->author_tenant);
+    cs_strlcpy(s->author_name, actor->name, sizeof s->author_name);
+}
+
 /* Stores k with the consult's new summary and an audit event, then tells
  * everyone who may see the consult. */
 static int commit_conclusion(cs_engine_t *e, consult_entry_t *ce, cs_conclusion_t *k,
@@ -162,9 +170,7 @@ int cs_engine_conclusion_save(cs_engine_t *e, const cs_identity_t *actor, const 
     s->status = CS_CONCLUSION_DRAFT;
     s->version = ce->c.conclusion.version + 1;
     s->updated_at = now;
-    cs_strlcpy(s->author, actor->subject, sizeof s->author);
-    cs_strlcpy(s->author_tenant, actor->tenant, sizeof s->author_tenant);
-    cs_strlcpy(s->author_name, actor->name, sizeof s->author_name);
+    set_author(s, actor);
     if ((rc = commit_conclusion(e, ce, out, actor, now)))
         return rc;
     if (consult_out)
@@ -204,9 +210,7 @@ int cs_engine_conclusion_sign(cs_engine_t *e, const cs_identity_t *actor, const 
     out->summary.signed_at = out->summary.updated_at = now;
     /* The signer is the author of record even if a colleague's draft was
      * taken over (only the consult's specialist can get here). */
-    cs_strlcpy(out->summary.author, actor->subject, sizeof out->summary.author);
-    cs_strlcpy(out->summary.author_tenant, actor->tenant, sizeof out->summary.author_tenant);
-    cs_strlcpy(out->summary.author_name, actor->name, sizeof out->summary.author_name);
+    set_author(&out->summary, actor);
     if ((rc = commit_conclusion(e, ce, out, actor, now)))
         return rc;
     if (consult_out)

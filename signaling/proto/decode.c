@@ -101,23 +101,10 @@ static int get_slug(json_t *obj, const char *name, char *dst, size_t max, cs_pro
     return rc;
 }
 
-static bool uuid_shaped(const char *s)
-{
-    if (strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        char c = s[i];
-        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return false;
-    }
-    return true;
-}
-
 static int get_consult_id(json_t *obj, char dst[CS_ID_MAX], cs_proto_error_t *err)
 {
     int rc = get_str(obj, "consult_id", dst, CS_ID_MAX, true, err);
-    if (rc == CS_OK && !uuid_shaped(dst))
+    if (rc == CS_OK && !cs_uuid_shaped(dst))
         return fail_field(err, "consult_id", "is not a consult id");
     return rc;
 }
@@ -138,7 +125,7 @@ static int get_attachment_ids(json_t *obj, char (*dst)[CS_ID_MAX], int max, int 
     json_t *v;
     json_array_foreach(arr, i, v) {
         const char *id = json_string_value(v);
-        if (!id || !uuid_shaped(id))
+        if (!id || !cs_uuid_shaped(id))
             return fail_field(err, "attachments", "must be an array of attachment ids");
         for (int j = 0; j < *n; j++)
             if (strcmp(dst[j], id) == 0)
@@ -322,20 +309,20 @@ static int decode_conclusion_save(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
     int rc = get_consult_id(o, m->u.conclusion_save.consult_id, e);
     json_t *d = json_object_get(o, "diagnosis");
     if (!rc)
-        rc = get_text(o, "findings", m->u.conclusion_save.findings, CS_NOTE_MAX, false, true, e);
+        rc = get_text(o, "findings", m->u.conclusion_save.draft.findings, CS_NOTE_MAX, false, true, e);
     if (!rc && !json_is_object(d))
         return fail_field(e, "diagnosis", "must be an object");
     if (!rc)
-        rc = get_str(d, "diagnosis.code", m->u.conclusion_save.diagnosis_code, CS_ICD10_MAX, false,
+        rc = get_str(d, "diagnosis.code", m->u.conclusion_save.draft.diagnosis_code, CS_ICD10_MAX, false,
                      e);
-    if (!rc && m->u.conclusion_save.diagnosis_code[0] &&
-        !cs_icd10_valid(m->u.conclusion_save.diagnosis_code))
+    if (!rc && m->u.conclusion_save.draft.diagnosis_code[0] &&
+        !cs_icd10_valid(m->u.conclusion_save.draft.diagnosis_code))
         return fail_field(e, "diagnosis.code", "must be an ICD-10 code like I21 or I21.0");
     if (!rc)
-        rc = get_str(d, "diagnosis.text", m->u.conclusion_save.diagnosis_text, CS_DIAGNOSIS_MAX,
+        rc = get_str(d, "diagnosis.text", m->u.conclusion_save.draft.diagnosis_text, CS_DIAGNOSIS_MAX,
                      false, e);
     if (!rc)
-        rc = get_text(o, "recommendations", m->u.conclusion_save.recommendations, CS_NOTE_MAX,
+        rc = get_text(o, "recommendations", m->u.conclusion_save.draft.recommendations, CS_NOTE_MAX,
                       false, true, e);
     /* All four are required, even if empty: a client that forgets one would
      * otherwise silently blank it in the draft. */

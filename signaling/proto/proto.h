@@ -297,13 +297,8 @@ typedef struct {
             int n_attachments;
         } chat_send;
         struct { char consult_id[CS_ID_MAX]; int64_t before_seq; /* 0: the latest */ } chat_history;
-        struct {
-            char consult_id[CS_ID_MAX];
-            char findings[CS_NOTE_MAX];
-            char diagnosis_code[CS_ICD10_MAX];
-            char diagnosis_text[CS_DIAGNOSIS_MAX];
-            char recommendations[CS_NOTE_MAX];
-        } conclusion_save;
+        /* the draft's texts (its summary and consult_id are left zero) */
+        struct { char consult_id[CS_ID_MAX]; cs_conclusion_t draft; } conclusion_save;
         struct { char consult_id[CS_ID_MAX]; int version; } conclusion_sign;
     } u;
 } cs_msg_t;

@@ -2,8 +2,8 @@
  * notes.c — the handlers of chat and conclusion messages, and the call quality
  * coordinators watch.
  *
- * Messages and conclusions are large (a conclusion is ~17 KiB), so they are
- * built on the heap, never on the event loop's stack.
+ * Messages and conclusions are large (a conclusion is ~17 KiB), so replies
+ * are built in scratch() heap memory, never on the event loop's stack.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +31,20 @@ static void notes_error(cs_server_t *s, session_t *ss, const cs_msg_t *m, int rc
     session_error_field(s, ss, m->req_id, rc, text, rc == CS_EINVAL || files ? field : NULL);
 }
 
+/* Room for a reply's records (zeroed), or NULL after answering no_memory. */
+static void *scratch(cs_server_t *s, session_t *ss, const cs_msg_t *m, size_t size)
+{
+    void *p = calloc(1, size);
+    if (!p)
+        session_error(s, ss, m->req_id, CS_ENOMEM, NULL);
+    return p;
+}
+
 void on_chat_send(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
 {
-    cs_chat_message_t *msg = malloc(sizeof *msg);
-    if (!msg) {
-        session_error(s, ss, m->req_id, CS_ENOMEM, NULL);
+    cs_chat_message_t *msg = scratch(s, ss, m, sizeof *msg);
+    if (!msg)
         return;
-    }
     const char *field = NULL;
     int rc = cs_engine_chat(s->engine, &ss->id, m->u.chat_send.consult_id, m->u.chat_send.text,
                             m->u.chat_send.attachments, m->u.chat_send.n_attachments, now, msg,
@@ -52,11 +59,9 @@ void on_chat_send(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
 void on_chat_history(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
 {
     (void)now;
-    cs_chat_message_t *msgs = malloc(CS_CHAT_HISTORY_MAX * sizeof *msgs);
-    if (!msgs) {
-        session_error(s, ss, m->req_id, CS_ENOMEM, NULL);
+    cs_chat_message_t *msgs = scratch(s, ss, m, CS_CHAT_HISTORY_MAX * sizeof *msgs);
+    if (!msgs)
         return;
-    }
     int n = cs_engine_chat_history(s->engine, &ss->id, m->u.chat_history.consult_id,
                                    m->u.chat_history.before_seq, msgs, CS_CHAT_HISTORY_MAX);
     if (n < 0)
@@ -69,33 +74,25 @@ void on_chat_history(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t n
 
 void on_conclusion_save(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
 {
-    cs_conclusion_t *k = calloc(2, sizeof *k); /* the draft, and what was saved */
-    if (!k) {
-        session_error(s, ss, m->req_id, CS_ENOMEM, NULL);
+    cs_conclusion_t *k = scratch(s, ss, m, sizeof *k);
+    if (!k)
         return;
-    }
-    memcpy(k->findings, m->u.conclusion_save.findings, sizeof k->findings);
-    memcpy(k->diagnosis_code, m->u.conclusion_save.diagnosis_code, sizeof k->diagnosis_code);
-    memcpy(k->diagnosis_text, m->u.conclusion_save.diagnosis_text, sizeof k->diagnosis_text);
-    memcpy(k->recommendations, m->u.conclusion_save.recommendations, sizeof k->recommendations);
     const cs_consult_t *c = NULL;
     const char *field = NULL;
-    int rc = cs_engine_conclusion_save(s->engine, &ss->id, m->u.conclusion_save.consult_id, &k[0],
-                                       now, &k[1], &c, &field);
+    int rc = cs_engine_conclusion_save(s->engine, &ss->id, m->u.conclusion_save.consult_id,
+                                       &m->u.conclusion_save.draft, now, k, &c, &field);
     if (rc)
         notes_error(s, ss, m, rc, field);
     else
-        session_send(s, ss, cs_proto_encode_ok_with(m->req_id, c, NULL, &k[1]));
+        session_send(s, ss, cs_proto_encode_ok_with(m->req_id, c, NULL, k));
     free(k);
 }
 
 void on_conclusion_sign(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
 {
-    cs_conclusion_t *k = malloc(sizeof *k);
-    if (!k) {
-        session_error(s, ss, m->req_id, CS_ENOMEM, NULL);
+    cs_conclusion_t *k = scratch(s, ss, m, sizeof *k);
+    if (!k)
         return;
-    }
     const cs_consult_t *c = NULL;
     const char *field = NULL;
     int rc = cs_engine_conclusion_sign(s->engine, &ss->id, m->u.conclusion_sign.consult_id,
@@ -110,11 +107,9 @@ void on_conclusion_sign(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_
 void on_conclusion_get(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
 {
     (void)now;
-    cs_conclusion_t *k = malloc(sizeof *k);
-    if (!k) {
-        session_error(s, ss, m->req_id, CS_ENOMEM, NULL);
+    cs_conclusion_t *k = scratch(s, ss, m, sizeof *k);
+    if (!k)
         return;
-    }
     int rc = cs_engine_conclusion_get(s->engine, &ss->id, m->u.consult.consult_id, k);
     if (rc < 0)
         session_error(s, ss, m->req_id, rc, NULL);

@@ -31,6 +31,25 @@ function append(el, children) {
 }
 
 /** Replaces all children of el. */
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** A decorative line icon (20×20 view box) drawn from SVG path strings, hidden from screen readers. */
+export function svgIcon(paths, size = 20) {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 20 20');
+  svg.setAttribute('width', String(size));
+  svg.setAttribute('height', String(size));
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  svg.setAttribute('class', 'icon');
+  for (const d of paths) {
+    const p = document.createElementNS(SVG_NS, 'path');
+    p.setAttribute('d', d);
+    svg.append(p);
+  }
+  return svg;
+}
+
 export function setChildren(el, ...children) {
   el.replaceChildren();
   append(el, children);

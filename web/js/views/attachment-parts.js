@@ -6,7 +6,7 @@
 // Images are fetched with the Authorization header into blob: URLs
 // (../attachments.js); no credential ever goes into a src or href.
 
-import { h, setChildren, setText, nextId } from '../dom.js';
+import { h, setChildren, setText, nextId, svgIcon } from '../dom.js';
 import { t, fmtSize } from '../i18n.js';
 import { errorText } from '../errors.js';
 import { attachmentUrl, uploadFile, checkFile, isImage, isPdf } from '../attachments.js';
@@ -113,17 +113,7 @@ export function openViewer(a) {
 const PAPERCLIP = 'M13.5 6.5l-5.8 5.8a1.8 1.8 0 0 0 2.5 2.5l6.3-6.3a3.3 3.3 0 0 0-4.7-4.7L5.5 10.1a4.8 4.8 0 0 0 6.8 6.8l4.7-4.7';
 
 function clipIcon() {
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('viewBox', '0 0 20 20');
-  svg.setAttribute('width', '18');
-  svg.setAttribute('height', '18');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  svg.setAttribute('class', 'icon');
-  const p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
-  p.setAttribute('d', PAPERCLIP);
-  svg.append(p);
-  return svg;
+  return svgIcon([PAPERCLIP], 18);
 }
 
 /**

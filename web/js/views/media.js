@@ -7,11 +7,10 @@
 // and its problems in words. Audio plays through hidden <audio> elements, one
 // per remote audio track. Renders a MediaCall (../call.js) on its 'change'.
 
-import { h, setChildren, setText } from '../dom.js';
+import { h, setChildren, setText, svgIcon } from '../dom.js';
 import { t, getLang } from '../i18n.js';
 import { errorText } from '../errors.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
 const ICONS = {
   mic: ['M10 2.5a2.5 2.5 0 0 0-2.5 2.5v5a2.5 2.5 0 0 0 5 0V5A2.5 2.5 0 0 0 10 2.5z', 'M5 9.5a5 5 0 0 0 10 0', 'M10 14.5V18', 'M7 18h6'],
   camera: ['M3 6h9a1 1 0 0 1 1 1v6a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1z', 'M13 9l5-3v8l-5-3'],
@@ -22,19 +21,7 @@ const ICONS = {
 };
 
 function icon(name, off = false) {
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('viewBox', '0 0 20 20');
-  svg.setAttribute('width', '20');
-  svg.setAttribute('height', '20');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  svg.setAttribute('class', 'icon');
-  for (const d of [...ICONS[name], ...(off ? ICONS.slash : [])]) {
-    const p = document.createElementNS(SVG, 'path');
-    p.setAttribute('d', d);
-    svg.append(p);
-  }
-  return svg;
+  return svgIcon([...ICONS[name], ...(off ? ICONS.slash : [])]);
 }
 
 function initials(name) {
