@@ -23,18 +23,14 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { Gateway, BIN, cleanup, tempDir } from '../lib/gateway.js';
 import { openBrowser, closeBrowsers, pageProblems, WEB_ROOT, SHOTS, CHROMIUM, VIEWPORT } from './lib/browser.js';
 import { waitFlowing, until } from './lib/media.js';
+import { rgbPng, tinyPdf } from '../lib/files.js';
+import { USERS } from './lib/people.js';
 
 const WAIT = 15000;
 const MEDIA_WAIT = 25000;
-const USERS = {
-  clinician: { role: 'clinician', tenant: 'kirov', name: 'Фельдшер Анна Петрова', subject: 'petrova' },
-  specialist: { role: 'specialist', tenant: 'kirov', name: 'Dr Elena Ivanova', subject: 'ivanova', specialties: ['cardiology'] },
-  coordinator: { role: 'coordinator', tenant: 'kirov', name: 'Oleg Smirnov', subject: 'smirnov' },
-};
 const PATIENT = { id: 'SNILS 112-233-445 95', name: 'Иван Сидоров', birth: '1956-03-02', reason: 'Chest pain for 2 hours, ST elevation in V2–V4.' };
 const CONCLUSION = {
   findings: 'Sinus rhythm 92/min. ST elevation V2–V4 up to 3 mm.\nReciprocal ST depression in III, aVF.',
@@ -48,56 +44,18 @@ const pages = {};
 
 // ---- a small, valid PNG (an ECG-like trace), made here ------------------------------------------
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type, data) {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
-/** A one-page PDF (what the gateway checks is its "%PDF-" start; Chromium only links to it). */
-function tinyPdf() {
-  return Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n'
-    + '3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n', 'latin1');
-}
-
-/** An RGB PNG of w×h: pink grid paper with a dark trace (seed shifts the trace). */
+/** An ECG strip as an RGB PNG of w×h: pink grid paper with a dark trace (seed shifts the trace). */
 function ecgPng(w = 160, h = 90, seed = 0) {
-  const raw = Buffer.alloc((w * 3 + 1) * h);
   const trace = (x) => {
     const p = (x + seed * 13) % 40;
     const y = p === 18 ? 15 : p === 19 ? 75 : p === 20 ? 30 : 50 + Math.round(4 * Math.sin((x + seed) / 6));
     return Math.round(y * h / 90);
   };
-  for (let y = 0; y < h; y++) {
-    const row = y * (w * 3 + 1);
-    raw[row] = 0; // filter: none
-    for (let x = 0; x < w; x++) {
-      const grid = x % 10 === 0 || y % 10 === 0;
-      let rgb = grid ? [240, 170, 170] : [255, 236, 236];
-      const ty = trace(x);
-      const ty2 = trace(x + 1);
-      if (y >= Math.min(ty, ty2) - 1 && y <= Math.max(ty, ty2) + 1) rgb = [30, 30, 40];
-      raw.set(rgb, row + 1 + x * 3);
-    }
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return rgbPng(w, h, (x, y) => {
+    const ty = trace(x), ty2 = trace(x + 1);
+    if (y >= Math.min(ty, ty2) - 1 && y <= Math.max(ty, ty2) + 1) return [30, 30, 40];
+    return x % 10 === 0 || y % 10 === 0 ? [240, 170, 170] : [255, 236, 236];
+  });
 }
 
 // ---- helpers ---------------------------------------------------------------------------------

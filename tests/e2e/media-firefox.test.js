@@ -18,17 +18,13 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { Gateway, BIN, cleanup, consultRequest, okConsult } from '../lib/gateway.js';
-import { openBrowser, closeBrowsers, pageProblems, WEB_ROOT, SHOTS, CHROMIUM, VIEWPORT } from './lib/browser.js';
+import { openBrowser, closeBrowsers, pageProblems, watchPage, WEB_ROOT, SHOTS, CHROMIUM, VIEWPORT } from './lib/browser.js';
 import { rtpSnapshot, waitFlowing } from './lib/media.js';
+import { USERS, PATIENT } from './lib/people.js';
 
 const FIREFOX = process.env.FIREFOX_BIN || '/usr/bin/firefox-esr';
 const WAIT = 15000;
 const MEDIA_WAIT = 25000;
-const USERS = {
-  clinician: { role: 'clinician', tenant: 'kirov', name: 'Фельдшер Анна Петрова', subject: 'petrova' },
-  specialist: { role: 'specialist', tenant: 'kirov', name: 'Dr Elena Ivanova', subject: 'ivanova', specialties: ['cardiology'] },
-};
-const PATIENT = 'Иван Сидоров';
 /** Firefox preferences of DESIGN.md, and English for the UI (the Join button's name). */
 const FIREFOX_PREFS = {
   'media.navigator.streams.fake': true,
@@ -37,8 +33,6 @@ const FIREFOX_PREFS = {
   'media.peerconnection.ice.obfuscate_host_addresses': false,
   'intl.accept_languages': 'en-GB',
 };
-/** Console messages that are expected (a WebSocket refused, as in lib/browser.js). */
-const BENIGN = /WebSocket connection|ERR_CONNECTION_REFUSED|Failed to load resource/;
 
 const started = { clients: [], firefox: null };
 
@@ -49,12 +43,7 @@ async function openFirefox(label, { secrets = [] } = {}) {
     extraPrefsFirefox: FIREFOX_PREFS, defaultViewport: VIEWPORT, timeout: WAIT,
   });
   const page = (await started.firefox.pages())[0] || await started.firefox.newPage();
-  page.on('pageerror', (e) => pageProblems.push(`${label}: ${e.message}`));
-  page.on('console', (m) => {
-    const text = m.text();
-    for (const s of secrets) if (s && text.includes(s)) pageProblems.push(`${label}: a secret was logged`);
-    if (m.type() === 'error' && !BENIGN.test(text)) pageProblems.push(`${label}: console error: ${text}`);
-  });
+  watchPage(page, label, secrets);
   return page;
 }
 

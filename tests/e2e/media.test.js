@@ -28,14 +28,10 @@ import { Gateway, BIN, cleanup, consultRequest, okConsult } from '../lib/gateway
 import { openBrowser, closeBrowsers, pageProblems, WEB_ROOT, SHOTS, CHROMIUM } from './lib/browser.js';
 import { startTurn, TURNSERVER } from './lib/turn.js';
 import { rtpSnapshot, waitFlowing, until } from './lib/media.js';
+import { USERS, PATIENT } from './lib/people.js';
 
 const WAIT = 15000;
 const MEDIA_WAIT = 25000;
-const USERS = {
-  clinician: { role: 'clinician', tenant: 'kirov', name: 'Фельдшер Анна Петрова', subject: 'petrova' },
-  specialist: { role: 'specialist', tenant: 'kirov', name: 'Dr Elena Ivanova', subject: 'ivanova', specialties: ['cardiology'] },
-};
-const PATIENT = 'Иван Сидоров';
 
 const started = { turns: [], clients: [] }; // gateways: lib/gateway.js's cleanup() ends them
 

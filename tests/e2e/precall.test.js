@@ -15,13 +15,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Gateway, BIN, cleanup, consultRequest, okConsult } from '../lib/gateway.js';
 import { openBrowser, closeBrowsers, pageProblems, WEB_ROOT, CHROMIUM } from './lib/browser.js';
+import { USERS, PATIENT } from './lib/people.js';
 
 const WAIT = 15000;
-const USERS = {
-  clinician: { role: 'clinician', tenant: 'kirov', name: 'Фельдшер Анна Петрова', subject: 'petrova' },
-  specialist: { role: 'specialist', tenant: 'kirov', name: 'Dr Elena Ivanova', subject: 'ivanova', specialties: ['cardiology'] },
-};
-const PATIENT = 'Иван Сидоров';
 const clients = [];
 let gw = null;
 

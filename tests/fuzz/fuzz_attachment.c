@@ -10,10 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "common/common.h"
 #include "gateway/gateway.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,11 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char name[CS_FILE_NAME_MAX];
     if (cs_attachment_name_decode(header, name)) {
         size_t n = strlen(name);
-        if (n == 0 || n >= CS_FILE_NAME_MAX || !cs_utf8_valid(name, n) || strpbrk(name, "/\\"))
-            abort();
+        CHECK(n > 0 && n < CS_FILE_NAME_MAX && cs_utf8_valid(name, n) && !strpbrk(name, "/\\"));
         for (size_t i = 0; i < n; i++)
-            if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-                abort();
+            CHECK((unsigned char)name[i] >= 0x20 && name[i] != 0x7f);
     }
     const uint8_t *body = nul ? nul + 1 : data + size;
     size_t blen = nul ? size - hlen - 1 : 0;

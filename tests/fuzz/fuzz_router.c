@@ -27,19 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "common/common.h"
 #include "media/router/router.h"
 #include "media/rtcp/rtcp.h"
 #include "media/rtp/rtp.h"
 #include "media/sdp/sdp.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x))                                                                                  \
-            abort();                                                                               \
-    } while (0)
 
 #define MAX_RECORDS 4000
 #define MAX_ANNOUNCED 64

@@ -18,16 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "common/common.h"
 #include "media/rtcp/rtcp.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x))                                                                                  \
-            abort();                                                                               \
-    } while (0)
 
 #define OUT_CAP (1u << 20)
 #define MAX_SEQS (65536u * 17)

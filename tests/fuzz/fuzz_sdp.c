@@ -13,10 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "common/common.h"
 #include "media/sdp/sdp.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Written text may be longer than the input: session-level attributes are
  * repeated per section and a=rtcp-fb:* per payload type. */

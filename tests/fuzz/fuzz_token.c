@@ -21,10 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "common/common.h"
 #include "signaling/auth/auth.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_NOW_MS 1795000000000LL /* 2026-11-18T09:46:40Z */
 

@@ -9,14 +9,14 @@
 // and attachments surviving a restart on the same data dir.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import http from 'node:http';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DEFAULT_TIMEOUT_MS, Gateway, HOST, cleanup, consultRequest, decodeJwt, okConsult, readSecret, signHs256, tempDir, withTimeout,
+  Gateway, apiRequest, assertErrorReply as assertError, cleanup, consultRequest, decodeJwt, okConsult, readSecret, signHs256,
+  tempDir,
 } from '../lib/gateway.js';
+import { tinyJpeg, tinyPdf, tinyPng, tinyWebp } from '../lib/files.js';
 
 const MAX = 65536; // attachments.max_bytes for these gateways
 const SET = { 'attachments.max_bytes': MAX, 'limits.rate': 1000, 'limits.burst': 1000 };
@@ -33,91 +33,6 @@ const CLIN_PERM = u('clinician', 'perm', 'att-clin'); // same subject, another c
 const COORD_PERM = u('coordinator', 'perm', 'att-coord-p');
 
 // ---- real files, built here -------------------------------------------------------
-
-function crc32(buf) {
-  let crc = ~0;
-  for (const b of buf) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return ~crc >>> 0;
-}
-
-function pngChunk(type, data) {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(td));
-  return Buffer.concat([len, td, crc]);
-}
-
-/** A 1×1 RGB PNG (signature, IHDR, IDAT, IEND with correct CRCs). */
-function tinyPng([r, g, b] = [200, 30, 30]) {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(1, 0);
-  ihdr.writeUInt32BE(1, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', zlib.deflateSync(Buffer.from([0, r, g, b]))), pngChunk('IEND', Buffer.alloc(0))]);
-}
-
-/** An 8×8 grey baseline JPEG: one block, DC 0, EOB (one-code Huffman tables). */
-function tinyJpeg() {
-  const seg = (marker, body) => Buffer.concat([Buffer.from([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff]), Buffer.from(body)]);
-  const oneCode = [1, ...Array(15).fill(0)];
-  return Buffer.concat([
-    Buffer.from([0xff, 0xd8]),
-    seg(0xe0, [...Buffer.from('JFIF\0', 'latin1'), 1, 1, 0, 0, 1, 0, 1, 0, 0]),
-    seg(0xdb, [0x00, ...Array(64).fill(1)]),
-    seg(0xc0, [8, 0, 8, 0, 8, 1, 1, 0x11, 0]),
-    seg(0xc4, [0x00, ...oneCode, 0x00]),
-    seg(0xc4, [0x10, ...oneCode, 0x00]),
-    seg(0xda, [1, 1, 0x00, 0, 63, 0]),
-    Buffer.from([0x3f, 0xff, 0xd9]),
-  ]);
-}
-
-/** A 1×1 lossless WEBP (RIFF/WEBP/VP8L, five single-symbol prefix codes). */
-function tinyWebp() {
-  const bits = [];
-  const put = (v, n) => { for (let i = 0; i < n; i++) bits.push((v >> i) & 1); };
-  put(0, 14); put(0, 14); put(1, 1); put(0, 3); // width-1, height-1, alpha, version
-  put(0, 1); put(0, 1); put(0, 1); // no transform, no colour cache, no meta prefix codes
-  for (const [first8, sym] of [[0, 0], [0, 0], [0, 0], [1, 255], [0, 0]]) {
-    put(1, 1); put(0, 1); put(first8, 1); put(sym, first8 ? 8 : 1);
-  }
-  const bytes = Buffer.alloc(Math.ceil(bits.length / 8));
-  bits.forEach((b, i) => { bytes[i >> 3] |= b << (i & 7); });
-  const vp8l = Buffer.concat([Buffer.from([0x2f]), bytes]);
-  const chunk = Buffer.concat([Buffer.from('VP8L', 'latin1'), Buffer.alloc(4), vp8l, Buffer.alloc(vp8l.length & 1)]);
-  chunk.writeUInt32LE(vp8l.length, 4);
-  const riff = Buffer.concat([Buffer.from('RIFF', 'latin1'), Buffer.alloc(4), Buffer.from('WEBP', 'latin1'), chunk]);
-  riff.writeUInt32LE(riff.length - 8, 4);
-  return riff;
-}
-
-/** A one-page PDF with a correct xref table; `pad` bytes of comment make it as big as needed. */
-function tinyPdf(text = 'Discharge letter', pad = 0) {
-  const stream = `BT /F1 12 Tf 10 30 Td (${text}) Tj ET`;
-  const objs = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 72] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  let out = '%PDF-1.4\n';
-  if (pad > 0) out += `%${'x'.repeat(Math.max(0, pad - 2))}\n`;
-  const offsets = [];
-  objs.forEach((o, i) => { offsets.push(out.length); out += `${i + 1} 0 obj\n${o}\nendobj\n`; });
-  const xref = out.length;
-  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`;
-  for (const off of offsets) out += `${String(off).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
-}
 
 /** A valid PDF of exactly n bytes. */
 function pdfOfSize(n) {
@@ -140,27 +55,6 @@ const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
 // ---- HTTP and signalling helpers -------------------------------------------------------
 
-/** A raw HTTP request with a binary body; { status, headers, body (Buffer), json }. */
-function api(gw, { method = 'GET', path: p, headers = {}, body, timeout = DEFAULT_TIMEOUT_MS }) {
-  return withTimeout(new Promise((resolve, reject) => {
-    const h = { ...headers };
-    if (body !== undefined) h['Content-Length'] = String(body.length);
-    const req = http.request({ host: HOST, port: gw.port, path: p, method, headers: h, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (d) => chunks.push(d));
-      res.on('end', () => {
-        const buf = Buffer.concat(chunks);
-        let json;
-        try { json = JSON.parse(buf.toString('utf8')); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, headers: res.headers, body: buf, json });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject); // after a response this is a no-op (already settled)
-    req.end(body);
-  }), timeout, `HTTP ${method} ${p}`);
-}
-
 /** The Authorization header value: a client (its token), a token string, or {invite}. */
 function authOf(who) {
   if (who == null) return undefined;
@@ -178,7 +72,7 @@ function upload(gw, who, bytes, { type, name, rawName, auth } = {}) {
   if (type !== null && type !== undefined) headers['Content-Type'] = type;
   const fileName = rawName ?? (name === undefined ? undefined : encodeURIComponent(name));
   if (fileName !== undefined) headers['X-File-Name'] = fileName;
-  return api(gw, { method: 'POST', path: '/api/attachments', headers, body: bytes });
+  return apiRequest(gw, { method: 'POST', path: '/api/attachments', headers, body: bytes });
 }
 
 /** Uploads a file of a type and asserts 201; returns the attachment. */
@@ -190,7 +84,7 @@ async function uploadOk(gw, who, type = 'image/png', { name = FILES[type].name, 
 
 function download(gw, who, id, { auth } = {}) {
   const a = auth ?? authOf(who);
-  return api(gw, { path: `/api/attachments/${id}`, headers: a === undefined ? {} : { Authorization: a } });
+  return apiRequest(gw, { path: `/api/attachments/${id}`, headers: a === undefined ? {} : { Authorization: a } });
 }
 
 /** Asserts an HTTP error: status and {"error": {"code", "message"}}. */
@@ -211,21 +105,6 @@ async function assertReadable(gw, who, att, bytes, what) {
 
 async function assertHidden(gw, who, att, what) {
   assertHttpError(await download(gw, who, att.id), 404, 'not_found', `${what} reading ${att.name}`);
-}
-
-let rid = 0;
-/** Sends obj with a fresh id and resolves with whatever comes back carrying that id. */
-function ask(c, obj, timeout = DEFAULT_TIMEOUT_MS) {
-  const id = `a${++rid}`;
-  const p = c.next((m) => m.id === id, timeout, `reply to ${obj.type} id ${id}`);
-  c.send({ ...obj, id });
-  return p;
-}
-
-function assertError(r, code, field) {
-  assert.equal(r.type, 'error', JSON.stringify(r));
-  assert.equal(r.code, code, JSON.stringify(r));
-  if (field) assert.equal(r.field, field, `field: ${JSON.stringify(r)}`);
 }
 
 const brief = (a) => ({ id: a.id, name: a.name, type: a.type, size: a.size });
@@ -257,7 +136,7 @@ describe('attachments over HTTP', () => {
       assert.equal(a.max_bytes, MAX);
       assert.deepEqual([...a.types].sort(), [...TYPES].sort());
     }
-    const st = await ask(clin, { type: 'sync' });
+    const st = await clin.request({ type: 'sync' });
     assert.equal(st.attachments?.max_bytes, MAX, 'state carries it too (same shape as welcome)');
   });
 
@@ -336,7 +215,7 @@ describe('attachments over HTTP', () => {
       ['malformed invitation code', 'Invite xyz'],
     ]) {
       const r = auth === undefined
-        ? await api(gw, { method: 'POST', path: '/api/attachments', headers: { 'Content-Type': 'image/png', 'X-File-Name': 'ecg.png' }, body: bytes })
+        ? await apiRequest(gw, { method: 'POST', path: '/api/attachments', headers: { 'Content-Type': 'image/png', 'X-File-Name': 'ecg.png' }, body: bytes })
         : await upload(gw, null, bytes, { ...opts, auth });
       assertHttpError(r, 401, 'unauthenticated', what);
     }
@@ -345,7 +224,7 @@ describe('attachments over HTTP', () => {
 
     // GET is authenticated the same way.
     const a = await uploadOk(gw, clin, 'image/png');
-    assertHttpError(await api(gw, { path: `/api/attachments/${a.id}` }), 401, 'unauthenticated', 'GET without Authorization');
+    assertHttpError(await apiRequest(gw, { path: `/api/attachments/${a.id}` }), 401, 'unauthenticated', 'GET without Authorization');
     assertHttpError(await download(gw, null, a.id, { auth: `Bearer ${forged}` }), 401, 'unauthenticated', 'GET with a forged token');
     assertHttpError(await download(gw, expired, a.id), 401, 'expired', 'GET with an expired token');
     await assertReadable(gw, clin, a, bytes, 'the uploader, afterwards');
@@ -415,11 +294,11 @@ describe('attachments over HTTP', () => {
     // Another user is not affected.
     await uploadOk(gw, clin2, 'image/png');
     // Binding 8 of them to a request leaves 12 unbound: 8 more may be uploaded.
-    const cons = okConsult(await ask(c, consultRequest({ specialty: 'oncology', urgency: 'planned', attachments: held.slice(0, 8).map((a) => a.id) })));
+    const cons = okConsult(await c.request(consultRequest({ specialty: 'oncology', urgency: 'planned', attachments: held.slice(0, 8).map((a) => a.id) })));
     assert.deepEqual(cons.attachments.map((a) => a.id), held.slice(0, 8).map((a) => a.id));
     for (let i = 0; i < 8; i++) await uploadOk(gw, c, 'image/jpeg', { name: `photo ${i}.jpg` });
     assertHttpError(await upload(gw, c, FILES['image/png'].bytes, { type: 'image/png', name: 'one more.png' }), 429, 'limit', 'full again');
-    okConsult(await ask(c, { type: 'consult.cancel', consult_id: cons.id }));
+    okConsult(await c.request({ type: 'consult.cancel', consult_id: cons.id }));
   });
 
   test('unbound: only its uploader may read it; bound by consult.request: everyone who may see the consult', async () => {
@@ -440,14 +319,14 @@ describe('attachments over HTTP', () => {
     }
 
     // A consult without attachments lists none.
-    const plain = okConsult(await ask(clin, consultRequest({ specialty: 'dermatology', urgency: 'planned' })));
+    const plain = okConsult(await clin.request(consultRequest({ specialty: 'dermatology', urgency: 'planned' })));
     assert.deepEqual(plain.attachments, []);
     assert.equal(plain.conclusion, null);
-    okConsult(await ask(clin, { type: 'consult.cancel', consult_id: plain.id }));
+    okConsult(await clin.request({ type: 'consult.cancel', consult_id: plain.id }));
 
     // The cardiologist is available: the request is offered to them, with its attachments.
-    assert.equal((await ask(cardio, { type: 'presence.set', status: 'available' })).type, 'ok');
-    const req = await ask(clin, consultRequest({ attachments: [png.id, pdf.id] }));
+    assert.equal((await cardio.request({ type: 'presence.set', status: 'available' })).type, 'ok');
+    const req = await clin.request(consultRequest({ attachments: [png.id, pdf.id] }));
     const cons = okConsult(req);
     assert.equal(cons.state, 'offered');
     assert.deepEqual(cons.attachments, [brief(png), brief(pdf)], 'listed in the order given, as {id, name, type, size}');
@@ -467,9 +346,9 @@ describe('attachments over HTTP', () => {
     }
 
     // Accepted: the participants, an invited interpreter among them.
-    okConsult(await ask(cardio, { type: 'consult.accept', consult_id: cons.id }));
+    okConsult(await cardio.request({ type: 'consult.accept', consult_id: cons.id }));
     const interp = await gw.connectAs(u('interpreter', 'kirov', 'att-interp'));
-    okConsult(await ask(cardio, { type: 'consult.invite', consult_id: cons.id, role: 'interpreter', subject: 'att-interp' }));
+    okConsult(await cardio.request({ type: 'consult.invite', consult_id: cons.id, role: 'interpreter', subject: 'att-interp' }));
     for (const [a, bytes] of files) {
       await assertReadable(gw, cardio, a, bytes, 'the accepting specialist');
       await assertReadable(gw, interp, a, bytes, 'an invited interpreter');
@@ -478,15 +357,15 @@ describe('attachments over HTTP', () => {
       await assertHidden(gw, clin2, a, 'another kirov clinician (accepted)');
     }
     // Everyone who may see it gets it listed in welcome/state.
-    const st = await ask(interp, { type: 'sync' });
+    const st = await interp.request({ type: 'sync' });
     assert.deepEqual(st.consults.find((x) => x.id === cons.id).attachments.map(brief), [brief(png), brief(pdf)]);
 
     // Ended: still readable, never deleted with the consult.
-    okConsult(await ask(cardio, { type: 'consult.end', consult_id: cons.id }));
+    okConsult(await cardio.request({ type: 'consult.end', consult_id: cons.id }));
     await assertReadable(gw, cardio, png, FILES['image/png'].bytes, 'the specialist (ended)');
     await assertReadable(gw, clin, pdf, FILES['application/pdf'].bytes, 'the clinician (ended)');
     await assertHidden(gw, clinPerm, png, 'a perm clinician (ended)');
-    assert.equal((await ask(cardio, { type: 'presence.set', status: 'away' })).type, 'ok');
+    assert.equal((await cardio.request({ type: 'presence.set', status: 'away' })).type, 'ok');
   });
 
   test('consult.request attachments: exists, not_found, invalid — and an error binds nothing', async () => {
@@ -495,48 +374,48 @@ describe('attachments over HTTP', () => {
     const mine = await uploadOk(gw, binder, 'image/png');
     const mine2 = await uploadOk(gw, binder, 'image/jpeg');
     const theirs = await uploadOk(gw, clin2, 'image/png');
-    const open = (await ask(binder, { type: 'sync' })).consults.length;
+    const open = (await binder.request({ type: 'sync' })).consults.length;
 
-    const first = okConsult(await ask(binder, consultRequest({ specialty: 'nephrology', urgency: 'planned', attachments: [mine.id] })));
+    const first = okConsult(await binder.request(consultRequest({ specialty: 'nephrology', urgency: 'planned', attachments: [mine.id] })));
     assert.deepEqual(first.attachments, [brief(mine)]);
-    assertError(await ask(binder, consultRequest({ specialty: 'nephrology', attachments: [mine.id] })), 'exists', 'attachments');
-    assertError(await ask(binder, consultRequest({ specialty: 'nephrology', attachments: [theirs.id] })), 'not_found', 'attachments');
-    assertError(await ask(binder, consultRequest({ specialty: 'nephrology', attachments: [crypto.randomUUID()] })), 'not_found', 'attachments');
+    assertError(await binder.request(consultRequest({ specialty: 'nephrology', attachments: [mine.id] })), 'exists', 'attachments');
+    assertError(await binder.request(consultRequest({ specialty: 'nephrology', attachments: [theirs.id] })), 'not_found', 'attachments');
+    assertError(await binder.request(consultRequest({ specialty: 'nephrology', attachments: [crypto.randomUUID()] })), 'not_found', 'attachments');
     // A good id next to a bad one: nothing is created, the good one stays unbound.
-    assertError(await ask(binder, consultRequest({ specialty: 'nephrology', attachments: [mine2.id, theirs.id] })), 'not_found', 'attachments');
-    assertError(await ask(binder, consultRequest({ specialty: 'nephrology', attachments: [mine2.id, mine.id] })), 'exists', 'attachments');
-    assertError(await ask(binder, consultRequest({ specialty: 'nephrology', attachments: [mine2.id, mine2.id] })), 'invalid', 'attachments');
+    assertError(await binder.request(consultRequest({ specialty: 'nephrology', attachments: [mine2.id, theirs.id] })), 'not_found', 'attachments');
+    assertError(await binder.request(consultRequest({ specialty: 'nephrology', attachments: [mine2.id, mine.id] })), 'exists', 'attachments');
+    assertError(await binder.request(consultRequest({ specialty: 'nephrology', attachments: [mine2.id, mine2.id] })), 'invalid', 'attachments');
 
     const nine = [];
     for (let i = 0; i < 9; i++) nine.push((await uploadOk(gw, binder, 'image/webp', { name: `x-ray ${i}.webp` })).id);
-    assertError(await ask(binder, consultRequest({ specialty: 'nephrology', attachments: nine })), 'invalid', 'attachments');
+    assertError(await binder.request(consultRequest({ specialty: 'nephrology', attachments: nine })), 'invalid', 'attachments');
     for (const bad of ['3f2a9c1e', [42], [''], ['../../etc/passwd'], [{ id: mine2.id }], { 0: mine2.id }, [mine2.id.toUpperCase()]]) {
-      const r = await ask(binder, consultRequest({ specialty: 'nephrology', attachments: bad }));
+      const r = await binder.request(consultRequest({ specialty: 'nephrology', attachments: bad }));
       assert.equal(r.type, 'error', `attachments ${JSON.stringify(bad)}: ${JSON.stringify(r)}`);
       assert.ok(['invalid', 'not_found'].includes(r.code), `attachments ${JSON.stringify(bad)}: ${JSON.stringify(r)}`);
       assert.equal(r.field, 'attachments', JSON.stringify(r));
     }
-    assertError(await ask(binder, consultRequest({ specialty: 'nephrology', attachments: 'x' })), 'invalid', 'attachments');
+    assertError(await binder.request(consultRequest({ specialty: 'nephrology', attachments: 'x' })), 'invalid', 'attachments');
 
     // An empty array is no attachments.
-    const none = okConsult(await ask(binder, consultRequest({ specialty: 'nephrology', urgency: 'planned', attachments: [] })));
+    const none = okConsult(await binder.request(consultRequest({ specialty: 'nephrology', urgency: 'planned', attachments: [] })));
     assert.deepEqual(none.attachments, []);
     // None of the failed requests created a consult, and nothing was bound by them.
-    assert.equal((await ask(binder, { type: 'sync' })).consults.length, open + 2);
+    assert.equal((await binder.request({ type: 'sync' })).consults.length, open + 2);
     await assertHidden(gw, clin2, mine2, 'another clinician (still unbound)');
-    const eight = okConsult(await ask(binder, consultRequest({ specialty: 'nephrology', urgency: 'planned', attachments: [mine2.id, ...nine.slice(0, 7)] })));
+    const eight = okConsult(await binder.request(consultRequest({ specialty: 'nephrology', urgency: 'planned', attachments: [mine2.id, ...nine.slice(0, 7)] })));
     assert.deepEqual(eight.attachments.map((a) => a.id), [mine2.id, ...nine.slice(0, 7)], 'exactly 8 are accepted');
-    for (const c of [first, none, eight]) okConsult(await ask(binder, { type: 'consult.cancel', consult_id: c.id }));
+    for (const c of [first, none, eight]) okConsult(await binder.request({ type: 'consult.cancel', consult_id: c.id }));
   });
 
   test('an invitation guest uploads with "Invite <code>", reads its consult\'s attachments and nothing else', async () => {
     const ecg = await uploadOk(gw, clin, 'image/png');
     const otherFile = await uploadOk(gw, clin, 'application/pdf');
-    assert.equal((await ask(cardio, { type: 'presence.set', status: 'available' })).type, 'ok');
-    const cons = okConsult(await ask(clin, consultRequest({ attachments: [ecg.id], reason: 'Guest attachments.' })));
-    okConsult(await ask(cardio, { type: 'consult.accept', consult_id: cons.id }));
-    const other = okConsult(await ask(clin, consultRequest({ specialty: 'neurology', urgency: 'planned', attachments: [otherFile.id] })));
-    const inv = await ask(clin, { type: 'consult.invite', consult_id: cons.id, role: 'patient', name: 'Иван Сидоров' });
+    assert.equal((await cardio.request({ type: 'presence.set', status: 'available' })).type, 'ok');
+    const cons = okConsult(await clin.request(consultRequest({ attachments: [ecg.id], reason: 'Guest attachments.' })));
+    okConsult(await cardio.request({ type: 'consult.accept', consult_id: cons.id }));
+    const other = okConsult(await clin.request(consultRequest({ specialty: 'neurology', urgency: 'planned', attachments: [otherFile.id] })));
+    const inv = await clin.request({ type: 'consult.invite', consult_id: cons.id, role: 'patient', name: 'Иван Сидоров' });
     assert.equal(inv.type, 'invite', JSON.stringify(inv));
     const guest = { invite: inv.code };
 
@@ -549,7 +428,7 @@ describe('attachments over HTTP', () => {
     // The guest binds its photo by sending it in the chat; then the others may read it.
     const g = await gw.connect();
     assert.equal((await g.request({ type: 'hello', invite: inv.code })).type, 'welcome');
-    const sent = await ask(g, { type: 'chat.send', consult_id: cons.id, text: 'Photo from this morning', attachments: [photo.id] });
+    const sent = await g.request({ type: 'chat.send', consult_id: cons.id, text: 'Photo from this morning', attachments: [photo.id] });
     assert.equal(sent.type, 'ok', JSON.stringify(sent));
     assert.deepEqual(sent.message.attachments, [brief(photo)]);
     await assertReadable(gw, clin, photo, FILES['image/jpeg'].bytes, 'the clinician (bound by the guest)');
@@ -558,12 +437,12 @@ describe('attachments over HTTP', () => {
     await assertHidden(gw, clin2, photo, 'another clinician');
 
     // Once the consult ends the code stops working, for HTTP too.
-    okConsult(await ask(cardio, { type: 'consult.end', consult_id: cons.id }));
+    okConsult(await cardio.request({ type: 'consult.end', consult_id: cons.id }));
     const late = await download(gw, guest, ecg.id);
     assert.equal(late.status, 401, `a code of an ended consult: ${late.status} ${late.body.toString('utf8')}`);
     assert.ok(['expired', 'unauthenticated'].includes(late.json?.error?.code), late.body.toString('utf8'));
-    okConsult(await ask(clin, { type: 'consult.cancel', consult_id: other.id }));
-    assert.equal((await ask(cardio, { type: 'presence.set', status: 'away' })).type, 'ok');
+    okConsult(await clin.request({ type: 'consult.cancel', consult_id: other.id }));
+    assert.equal((await cardio.request({ type: 'presence.set', status: 'away' })).type, 'ok');
   });
 
   test('ids that look like paths → 404, and nothing leaks', async () => {
@@ -595,7 +474,7 @@ describe('attachments survive a restart', () => {
     const bound = await uploadOk(gw1, clin, 'application/pdf');
     const png = await uploadOk(gw1, clin, 'image/png');
     const unbound = await uploadOk(gw1, clin, 'image/webp');
-    const cons = okConsult(await ask(clin, consultRequest({ attachments: [bound.id, png.id] })));
+    const cons = okConsult(await clin.request(consultRequest({ attachments: [bound.id, png.id] })));
     await gw1.stop();
 
     const gw2 = await Gateway.start({ dataDir, set: SET });
@@ -609,9 +488,9 @@ describe('attachments survive a restart', () => {
     await assertReadable(gw2, clin2, unbound, FILES['image/webp'].bytes, 'the uploader (unbound, after restart)');
     await assertHidden(gw2, coord2, unbound, 'the coordinator (unbound, after restart)');
     // Still unbound: it can be bound now, and only once.
-    const later = okConsult(await ask(clin2, consultRequest({ specialty: 'neurology', urgency: 'planned', attachments: [unbound.id] })));
+    const later = okConsult(await clin2.request(consultRequest({ specialty: 'neurology', urgency: 'planned', attachments: [unbound.id] })));
     assert.deepEqual(later.attachments, [brief(unbound)]);
-    assertError(await ask(clin2, consultRequest({ attachments: [bound.id] })), 'exists', 'attachments');
+    assertError(await clin2.request(consultRequest({ attachments: [bound.id] })), 'exists', 'attachments');
     await gw2.stop();
   });
 });

@@ -10,12 +10,11 @@
 // and the history surviving a restart on the same data dir.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import http from 'node:http';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
-import { DEFAULT_TIMEOUT_MS, Gateway, HOST, cleanup, consultRequest, okConsult, tempDir, withTimeout } from '../lib/gateway.js';
+import { Gateway, apiRequest, assertErrorReply as assertError, cleanup, consultRequest, okConsult, tempDir } from '../lib/gateway.js';
+import { tinyPdf, tinyPng } from '../lib/files.js';
 
 const SET = { 'limits.rate': 2000, 'limits.burst': 2000 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -25,119 +24,33 @@ const CLIN = { role: 'clinician', tenant: 'kirov', name: 'Фельдшер Ан�
 const SPEC = { role: 'specialist', tenant: 'kirov', name: 'Dr Elena Ivanova', subject: 'chat-spec', specialties: ['cardiology'] };
 const COORD = u('coordinator', 'kirov', 'chat-coord');
 
-// ---- small real files --------------------------------------------------------------
-
-function crc32(buf) {
-  let crc = ~0;
-  for (const b of buf) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return ~crc >>> 0;
-}
-
-function pngChunk(type, data) {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(td));
-  return Buffer.concat([len, td, crc]);
-}
-
-/** A 1×1 RGB PNG. */
-function tinyPng([r, g, b] = [200, 30, 30]) {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(1, 0);
-  ihdr.writeUInt32BE(1, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', zlib.deflateSync(Buffer.from([0, r, g, b]))), pngChunk('IEND', Buffer.alloc(0))]);
-}
-
-/** A one-page PDF with a correct xref table. */
-function tinyPdf(text = 'Discharge letter') {
-  const stream = `BT /F1 12 Tf 10 30 Td (${text}) Tj ET`;
-  const objs = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 72] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  let out = '%PDF-1.4\n';
-  const offsets = [];
-  objs.forEach((o, i) => { offsets.push(out.length); out += `${i + 1} 0 obj\n${o}\nendobj\n`; });
-  const xref = out.length;
-  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`;
-  for (const off of offsets) out += `${String(off).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
-}
-
 // ---- helpers ---------------------------------------------------------------------------
-
-function api(gw, { method = 'GET', path: p, headers = {}, body, timeout = DEFAULT_TIMEOUT_MS }) {
-  return withTimeout(new Promise((resolve, reject) => {
-    const h = { ...headers };
-    if (body !== undefined) h['Content-Length'] = String(body.length);
-    const req = http.request({ host: HOST, port: gw.port, path: p, method, headers: h, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (d) => chunks.push(d));
-      res.on('end', () => {
-        const buf = Buffer.concat(chunks);
-        let json;
-        try { json = JSON.parse(buf.toString('utf8')); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, headers: res.headers, body: buf, json });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  }), timeout, `HTTP ${method} ${p}`);
-}
 
 /** Uploads bytes as `client` (its token, or {invite}) and asserts 201; returns the attachment. */
 async function uploadOk(gw, client, bytes = tinyPng(), type = 'image/png', name = 'ECG 12 leads.png') {
   const auth = client.invite ? `Invite ${client.invite}` : `Bearer ${client.token}`;
-  const r = await api(gw, { method: 'POST', path: '/api/attachments',
+  const r = await apiRequest(gw, { method: 'POST', path: '/api/attachments',
     headers: { Authorization: auth, 'Content-Type': type, 'X-File-Name': encodeURIComponent(name) }, body: bytes });
   assert.equal(r.status, 201, `upload: ${r.status} ${r.body.toString('utf8').slice(0, 300)}`);
   return r.json;
 }
 
 function download(gw, client, id) {
-  return api(gw, { path: `/api/attachments/${id}`, headers: { Authorization: `Bearer ${client.token}` } });
-}
-
-let rid = 0;
-/** Sends obj with a fresh id and resolves with whatever comes back carrying that id. */
-function ask(c, obj, timeout = DEFAULT_TIMEOUT_MS) {
-  const id = `c${++rid}`;
-  const p = c.next((m) => m.id === id, timeout, `reply to ${obj.type} id ${id}`);
-  c.send({ ...obj, id });
-  return p;
-}
-
-function assertError(r, code, field) {
-  assert.equal(r.type, 'error', JSON.stringify(r).slice(0, 500));
-  assert.equal(r.code, code, JSON.stringify(r).slice(0, 500));
-  if (field) assert.equal(r.field, field, `field: ${JSON.stringify(r)}`);
+  return apiRequest(gw, { path: `/api/attachments/${id}`, headers: { Authorization: `Bearer ${client.token}` } });
 }
 
 /** chat.send → ok; returns the message. */
 async function say(c, consultId, text, attachments) {
   const msg = { type: 'chat.send', consult_id: consultId, text };
   if (attachments) msg.attachments = attachments;
-  const r = await ask(c, msg);
+  const r = await c.request(msg);
   assert.equal(r.type, 'ok', `chat.send: ${JSON.stringify(r).slice(0, 500)}`);
   assert.ok(r.message, `ok carries the message: ${JSON.stringify(r).slice(0, 500)}`);
   return r.message;
 }
 
 async function history(c, consultId, extra = {}) {
-  const r = await ask(c, { type: 'chat.history', consult_id: consultId, ...extra });
+  const r = await c.request({ type: 'chat.history', consult_id: consultId, ...extra });
   assert.equal(r.type, 'chat.history', JSON.stringify(r).slice(0, 500));
   assert.equal(r.consult_id, consultId);
   assert.ok(Array.isArray(r.messages));
@@ -153,9 +66,9 @@ const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from
 
 /** A consult of `clin` accepted by `spec` (who is made available for it). */
 async function acceptedConsult(clin, spec, over = {}) {
-  assert.equal((await ask(spec, { type: 'presence.set', status: 'available' })).type, 'ok');
-  const c = okConsult(await ask(clin, consultRequest(over)));
-  return okConsult(await ask(spec, { type: 'consult.accept', consult_id: c.id }));
+  assert.equal((await spec.request({ type: 'presence.set', status: 'available' })).type, 'ok');
+  const c = okConsult(await clin.request(consultRequest(over)));
+  return okConsult(await spec.request({ type: 'consult.accept', consult_id: c.id }));
 }
 
 // ---- the tests ---------------------------------------------------------------------------
@@ -177,7 +90,7 @@ describe('chat in a consult', () => {
   test('accepted: the clinician writes; ok carries the message; every participant connection gets chat.message, others do not', async () => {
     for (const c of [clin, clinB, spec, coord]) c.skipAll();
     const t0 = Date.now();
-    const reply = await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'Here is the ECG from 14:05.' });
+    const reply = await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'Here is the ECG from 14:05.' });
     assert.equal(reply.type, 'ok', JSON.stringify(reply));
     const m = reply.message;
     assert.match(m.id, UUID);
@@ -209,8 +122,8 @@ describe('chat in a consult', () => {
   });
 
   test('in_progress: the specialist and the clinician write; seq grows by one; text keeps its newlines', async () => {
-    okConsult(await ask(clin, { type: 'consult.join', consult_id: consult.id }));
-    assert.equal(okConsult(await ask(spec, { type: 'consult.join', consult_id: consult.id })).state, 'in_progress');
+    okConsult(await clin.request({ type: 'consult.join', consult_id: consult.id }));
+    assert.equal(okConsult(await spec.request({ type: 'consult.join', consult_id: consult.id })).state, 'in_progress');
     const m2 = await say(spec, consult.id, 'ST elevation V2–V4.\nStart thrombolysis.');
     assert.equal(m2.seq, 2);
     assert.deepEqual(m2.from, { subject: 'chat-spec', name: 'Dr Elena Ivanova', role: 'specialist' });
@@ -229,14 +142,14 @@ describe('chat in a consult', () => {
     const cyr = await say(spec, consult.id, 'Ж'.repeat(2000)); // 4,000 bytes
     assert.equal(cyr.text, 'Ж'.repeat(2000));
     sent.push(ascii, cyr);
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'x'.repeat(4001) }), 'invalid', 'text');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'Ж'.repeat(2000) + 'x' }), 'invalid', 'text');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: '' }), 'invalid', 'text');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: '', attachments: [] }), 'invalid', 'text');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 42 }), 'invalid', 'text');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: ['hi'] }), 'invalid', 'text');
-    assertError(await ask(clin, { type: 'chat.send', text: 'no consult' }), 'invalid', 'consult_id');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: 'not-a-uuid', text: 'x' }), 'invalid', 'consult_id');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'x'.repeat(4001) }), 'invalid', 'text');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'Ж'.repeat(2000) + 'x' }), 'invalid', 'text');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: '' }), 'invalid', 'text');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: '', attachments: [] }), 'invalid', 'text');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 42 }), 'invalid', 'text');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: ['hi'] }), 'invalid', 'text');
+    assertError(await clin.request({ type: 'chat.send', text: 'no consult' }), 'invalid', 'consult_id');
+    assertError(await clin.request({ type: 'chat.send', consult_id: 'not-a-uuid', text: 'x' }), 'invalid', 'consult_id');
   });
 
   test('attachments in the chat: bound by chat.send, listed in the message, readable by the other participants', async () => {
@@ -280,26 +193,26 @@ describe('chat in a consult', () => {
   test('attachment errors: 5 → invalid; someone else\'s → not_found; bound to another consult → exists; nothing is sent', async () => {
     const five = [];
     for (let i = 0; i < 5; i++) five.push((await uploadOk(gw, clin, tinyPng([i, 1, 1]), 'image/png', `x ${i}.png`)).id);
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'five', attachments: five }), 'invalid', 'attachments');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'dup', attachments: [five[0], five[0]] }), 'invalid', 'attachments');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'bad', attachments: 'x' }), 'invalid', 'attachments');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'bad', attachments: [7] }), 'invalid', 'attachments');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'five', attachments: five }), 'invalid', 'attachments');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'dup', attachments: [five[0], five[0]] }), 'invalid', 'attachments');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'bad', attachments: 'x' }), 'invalid', 'attachments');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'bad', attachments: [7] }), 'invalid', 'attachments');
 
     const specsOwn = await uploadOk(gw, spec, tinyPng(), 'image/png', 'spec only.png');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'theirs', attachments: [specsOwn.id] }), 'not_found', 'attachments');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'unknown', attachments: [crypto.randomUUID()] }), 'not_found', 'attachments');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'theirs', attachments: [specsOwn.id] }), 'not_found', 'attachments');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'unknown', attachments: [crypto.randomUUID()] }), 'not_found', 'attachments');
     // Bound to this consult but uploaded by the clinician: still not the specialist's to send.
     const clinBound = sent.find((m) => m.from.subject === 'chat-clin' && m.attachments.length).attachments[0];
-    assertError(await ask(spec, { type: 'chat.send', consult_id: consult.id, text: 'not mine', attachments: [clinBound.id] }), 'not_found', 'attachments');
+    assertError(await spec.request({ type: 'chat.send', consult_id: consult.id, text: 'not mine', attachments: [clinBound.id] }), 'not_found', 'attachments');
 
     // Bound to another consult of the same clinician → exists.
     const elsewhere = await uploadOk(gw, clin, tinyPng(), 'image/png', 'other patient.png');
-    const other = okConsult(await ask(clin, consultRequest({ specialty: 'neurology', urgency: 'planned', attachments: [elsewhere.id] })));
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'wrong patient', attachments: [elsewhere.id] }), 'exists', 'attachments');
+    const other = okConsult(await clin.request(consultRequest({ specialty: 'neurology', urgency: 'planned', attachments: [elsewhere.id] })));
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'wrong patient', attachments: [elsewhere.id] }), 'exists', 'attachments');
     // A good one next to a bad one: nothing is sent, the good one is not bound.
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'mixed', attachments: [five[1], specsOwn.id] }), 'not_found', 'attachments');
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'mixed', attachments: [five[1], specsOwn.id] }), 'not_found', 'attachments');
     assert.equal((await download(gw, spec, five[1])).status, 404, 'a refused message binds nothing');
-    okConsult(await ask(clin, { type: 'consult.cancel', consult_id: other.id }));
+    okConsult(await clin.request({ type: 'consult.cancel', consult_id: other.id }));
 
     // No message was stored or delivered for any of these: the next seq follows on.
     const next = await say(clin, consult.id, 'after the errors');
@@ -311,20 +224,20 @@ describe('chat in a consult', () => {
   });
 
   test('who may write: a coordinator of the centre is no participant (forbidden); others cannot see it (not_found)', async () => {
-    assertError(await ask(coord, { type: 'chat.send', consult_id: consult.id, text: 'coordinator here' }), 'forbidden');
+    assertError(await coord.request({ type: 'chat.send', consult_id: consult.id, text: 'coordinator here' }), 'forbidden');
     for (const user of [u('clinician', 'perm', 'chat-clin'), u('clinician', 'kirov', 'chat-clin-2'), u('coordinator', 'perm', 'chat-coord-p'),
       u('specialist', 'kirov', 'chat-spec-2', { specialties: ['cardiology'] })]) {
       const c = await gw.connectAs(user);
-      assertError(await ask(c, { type: 'chat.send', consult_id: consult.id, text: 'hello?' }), 'not_found');
-      assertError(await ask(c, { type: 'chat.history', consult_id: consult.id }), 'not_found');
+      assertError(await c.request({ type: 'chat.send', consult_id: consult.id, text: 'hello?' }), 'not_found');
+      assertError(await c.request({ type: 'chat.history', consult_id: consult.id }), 'not_found');
       await c.barrier();
       assert.deepEqual(c.received((x) => x.type === 'chat.message'), [], `${user.subject}@${user.tenant} got no chat.message`);
     }
-    assertError(await ask(clin, { type: 'chat.send', consult_id: '00000000-0000-4000-8000-000000000000', text: 'x' }), 'not_found');
+    assertError(await clin.request({ type: 'chat.send', consult_id: '00000000-0000-4000-8000-000000000000', text: 'x' }), 'not_found');
   });
 
   test('an invitation guest is a participant: gets the messages, writes, reads the history', async () => {
-    const inv = await ask(clin, { type: 'consult.invite', consult_id: consult.id, role: 'patient', name: 'Иван Сидоров' });
+    const inv = await clin.request({ type: 'consult.invite', consult_id: consult.id, role: 'patient', name: 'Иван Сидоров' });
     assert.equal(inv.type, 'invite', JSON.stringify(inv));
     const g = await gw.connect();
     assert.equal((await g.request({ type: 'hello', invite: inv.code })).type, 'welcome');
@@ -351,28 +264,28 @@ describe('chat in a consult', () => {
     assert.deepEqual(await history(clin, consult.id, { before_seq: 1 }), []);
     assert.deepEqual(await history(clin, consult.id, { before_seq: 100000 }), expected);
     for (const bad of [0, -1, 1.5, '3', true, [3]]) {
-      assertError(await ask(clin, { type: 'chat.history', consult_id: consult.id, before_seq: bad }), 'invalid', 'before_seq');
+      assertError(await clin.request({ type: 'chat.history', consult_id: consult.id, before_seq: bad }), 'invalid', 'before_seq');
     }
     // A consult without messages has an empty history.
-    const quiet = okConsult(await ask(clin, consultRequest({ specialty: 'dermatology', urgency: 'planned' })));
+    const quiet = okConsult(await clin.request(consultRequest({ specialty: 'dermatology', urgency: 'planned' })));
     assert.deepEqual(await history(clin, quiet.id), []);
-    okConsult(await ask(clin, { type: 'consult.cancel', consult_id: quiet.id }));
+    okConsult(await clin.request({ type: 'consult.cancel', consult_id: quiet.id }));
   });
 
   test('wrong_state: requested, offered, cancelled and ended consults take no messages; the history stays readable', async () => {
-    const requested = okConsult(await ask(clin, consultRequest({ specialty: 'oncology', urgency: 'planned' })));
+    const requested = okConsult(await clin.request(consultRequest({ specialty: 'oncology', urgency: 'planned' })));
     assert.equal(requested.state, 'requested');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: requested.id, text: 'anyone?' }), 'wrong_state');
-    const offered = okConsult(await ask(clin, consultRequest({ urgency: 'urgent' })));
+    assertError(await clin.request({ type: 'chat.send', consult_id: requested.id, text: 'anyone?' }), 'wrong_state');
+    const offered = okConsult(await clin.request(consultRequest({ urgency: 'urgent' })));
     assert.equal(offered.state, 'offered');
-    assertError(await ask(clin, { type: 'chat.send', consult_id: offered.id, text: 'anyone?' }), 'wrong_state');
-    okConsult(await ask(clin, { type: 'consult.cancel', consult_id: requested.id }));
-    assertError(await ask(clin, { type: 'chat.send', consult_id: requested.id, text: 'cancelled' }), 'wrong_state');
-    okConsult(await ask(clin, { type: 'consult.cancel', consult_id: offered.id }));
+    assertError(await clin.request({ type: 'chat.send', consult_id: offered.id, text: 'anyone?' }), 'wrong_state');
+    okConsult(await clin.request({ type: 'consult.cancel', consult_id: requested.id }));
+    assertError(await clin.request({ type: 'chat.send', consult_id: requested.id, text: 'cancelled' }), 'wrong_state');
+    okConsult(await clin.request({ type: 'consult.cancel', consult_id: offered.id }));
 
-    okConsult(await ask(spec, { type: 'consult.end', consult_id: consult.id }));
-    assertError(await ask(clin, { type: 'chat.send', consult_id: consult.id, text: 'one more thing' }), 'wrong_state');
-    assertError(await ask(spec, { type: 'chat.send', consult_id: consult.id, text: 'one more thing' }), 'wrong_state');
+    okConsult(await spec.request({ type: 'consult.end', consult_id: consult.id }));
+    assertError(await clin.request({ type: 'chat.send', consult_id: consult.id, text: 'one more thing' }), 'wrong_state');
+    assertError(await spec.request({ type: 'chat.send', consult_id: consult.id, text: 'one more thing' }), 'wrong_state');
     assert.deepEqual(seqs(await history(clin, consult.id)), seqs(sent), 'the history of an ended consult is still there');
     assert.deepEqual(seqs(await history(coord, consult.id)), seqs(sent));
   });
@@ -384,7 +297,7 @@ describe('chat in a consult', () => {
     // alternating senders; each is acknowledged.
     for (let i = 0; i < N; i += 30) {
       const batch = [];
-      for (let j = i; j < Math.min(N, i + 30); j++) batch.push(ask(j % 3 === 0 ? spec : clin, { type: 'chat.send', consult_id: c.id, text: `message ${j}` }));
+      for (let j = i; j < Math.min(N, i + 30); j++) batch.push((j % 3 === 0 ? spec : clin).request({ type: 'chat.send', consult_id: c.id, text: `message ${j}` }));
       for (const r of await Promise.all(batch)) assert.equal(r.type, 'ok', JSON.stringify(r));
     }
     const last = await history(clin, c.id);
@@ -401,7 +314,7 @@ describe('chat in a consult', () => {
     const fromClin = all.filter((m) => m.from.subject === 'chat-clin').map((m) => Number(m.text.split(' ')[1]));
     assert.deepEqual(fromClin, fromClin.slice().sort((a, b) => a - b), 'one connection\'s messages are stored in the order sent');
     assert.equal(new Set(all.map((m) => m.text)).size, N, 'every message once');
-    okConsult(await ask(clin, { type: 'consult.end', consult_id: c.id }));
+    okConsult(await clin.request({ type: 'consult.end', consult_id: c.id }));
   });
 });
 

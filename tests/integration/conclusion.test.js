@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { DEFAULT_TIMEOUT_MS, Gateway, cleanup, consultRequest, okConsult, tempDir } from '../lib/gateway.js';
+import { Gateway, assertErrorReply, cleanup, consultRequest, okConsult, tempDir } from '../lib/gateway.js';
 
 const SET = { 'limits.rate': 1000, 'limits.burst': 1000 };
 
@@ -26,36 +26,24 @@ const DRAFT = {
   recommendations: 'Thrombolysis now; transfer to the PCI centre.',
 };
 
-let rid = 0;
-/** Sends obj with a fresh id and resolves with whatever comes back carrying that id. */
-function ask(c, obj, timeout = DEFAULT_TIMEOUT_MS) {
-  const id = `k${++rid}`;
-  const p = c.next((m) => m.id === id, timeout, `reply to ${obj.type} id ${id}`);
-  c.send({ ...obj, id });
-  return p;
-}
-
+/** An error reply of code; one about a field also names it in its message. */
 function assertError(r, code, field) {
-  assert.equal(r.type, 'error', JSON.stringify(r).slice(0, 600));
-  assert.equal(r.code, code, JSON.stringify(r).slice(0, 600));
-  if (field) {
-    assert.equal(r.field, field, `field: ${JSON.stringify(r)}`);
-    assert.ok(r.message.includes(field), `message names ${field}: ${r.message}`);
-  }
+  assertErrorReply(r, code, field);
+  if (field) assert.ok(r.message.includes(field), `message names ${field}: ${r.message}`);
 }
 
 const saveMsg = (consultId, over = {}) => ({ type: 'conclusion.save', consult_id: consultId, ...DRAFT, ...over });
 
 /** conclusion.save → ok {consult, conclusion}; returns the reply. */
 async function save(c, consultId, over = {}) {
-  const r = await ask(c, saveMsg(consultId, over));
+  const r = await c.request(saveMsg(consultId, over));
   assert.equal(r.type, 'ok', `conclusion.save: ${JSON.stringify(r).slice(0, 600)}`);
   assert.ok(r.consult && r.conclusion, `ok carries consult and conclusion: ${JSON.stringify(r).slice(0, 600)}`);
   return r;
 }
 
 async function sign(c, consultId, version) {
-  const r = await ask(c, { type: 'conclusion.sign', consult_id: consultId, version });
+  const r = await c.request({ type: 'conclusion.sign', consult_id: consultId, version });
   assert.equal(r.type, 'ok', `conclusion.sign v${version}: ${JSON.stringify(r).slice(0, 600)}`);
   assert.ok(r.consult && r.conclusion, `ok carries consult and conclusion: ${JSON.stringify(r).slice(0, 600)}`);
   return r;
@@ -63,7 +51,7 @@ async function sign(c, consultId, version) {
 
 /** conclusion.get → the `conclusion` member (object or null). */
 async function get(c, consultId) {
-  const r = await ask(c, { type: 'conclusion.get', consult_id: consultId });
+  const r = await c.request({ type: 'conclusion.get', consult_id: consultId });
   assert.equal(r.type, 'conclusion', JSON.stringify(r).slice(0, 600));
   assert.equal(r.consult_id, consultId);
   assert.ok('conclusion' in r, 'the reply has a conclusion member (null or an object)');
@@ -87,9 +75,9 @@ function assertConclusion(c, { consultId, status, version, content = DRAFT, auth
 
 /** A consult of `clin` accepted by `spec`. */
 async function accepted(clin, spec, over = {}) {
-  assert.equal((await ask(spec, { type: 'presence.set', status: 'available' })).type, 'ok');
-  const c = okConsult(await ask(clin, consultRequest(over)));
-  return okConsult(await ask(spec, { type: 'consult.accept', consult_id: c.id }));
+  assert.equal((await spec.request({ type: 'presence.set', status: 'available' })).type, 'ok');
+  const c = okConsult(await clin.request(consultRequest(over)));
+  return okConsult(await spec.request({ type: 'consult.accept', consult_id: c.id }));
 }
 
 describe('the specialist\'s conclusion', () => {
@@ -104,8 +92,8 @@ describe('the specialist\'s conclusion', () => {
     coord = await gw.connectAs(COORD);
     consult = await accepted(clin, spec);
     // A second specialist and a patient guest take part too.
-    okConsult(await ask(spec, { type: 'consult.invite', consult_id: consult.id, role: 'specialist', subject: SPEC_B.subject }));
-    const inv = await ask(clin, { type: 'consult.invite', consult_id: consult.id, role: 'patient', name: 'Иван Сидоров' });
+    okConsult(await spec.request({ type: 'consult.invite', consult_id: consult.id, role: 'specialist', subject: SPEC_B.subject }));
+    const inv = await clin.request({ type: 'consult.invite', consult_id: consult.id, role: 'patient', name: 'Иван Сидоров' });
     assert.equal(inv.type, 'invite', JSON.stringify(inv));
     guest = await gw.connect();
     const w = await guest.request({ type: 'hello', invite: inv.code });
@@ -139,7 +127,7 @@ describe('the specialist\'s conclusion', () => {
     const n2 = await clin.nextNotice('consult.updated', { consultId: consult.id, where: (m) => m.consult.conclusion?.version === 2 });
     assert.equal(n2.consult.conclusion.status, 'draft');
     // Everyone's state shows the summary.
-    assert.deepEqual((await ask(clin, { type: 'sync' })).consults.find((x) => x.id === consult.id).conclusion, summaryOf(r2.conclusion));
+    assert.deepEqual((await clin.request({ type: 'sync' })).consults.find((x) => x.id === consult.id).conclusion, summaryOf(r2.conclusion));
     last = r2.conclusion;
   });
 
@@ -150,11 +138,11 @@ describe('the specialist\'s conclusion', () => {
   });
 
   test('sign with a version that is not the latest → wrong_state, and nothing is signed', async () => {
-    assertError(await ask(spec, { type: 'conclusion.sign', consult_id: consult.id, version: 1 }), 'wrong_state');
-    assertError(await ask(spec, { type: 'conclusion.sign', consult_id: consult.id, version: 3 }), 'wrong_state');
+    assertError(await spec.request({ type: 'conclusion.sign', consult_id: consult.id, version: 1 }), 'wrong_state');
+    assertError(await spec.request({ type: 'conclusion.sign', consult_id: consult.id, version: 3 }), 'wrong_state');
     assert.deepEqual(await get(spec, consult.id), last, 'still the same draft');
     assert.equal(await get(clin, consult.id), null);
-    assert.equal((await ask(clin, { type: 'sync' })).consults.find((x) => x.id === consult.id).conclusion.status, 'draft');
+    assert.equal((await clin.request({ type: 'sync' })).consults.find((x) => x.id === consult.id).conclusion.status, 'draft');
   });
 
   test('sign an incomplete draft → invalid naming the empty field; it stays a draft', async () => {
@@ -167,21 +155,21 @@ describe('the specialist\'s conclusion', () => {
       const r = await save(spec, consult.id, over);
       assert.equal(r.conclusion.version, last.version + 1, 'an empty field is fine in a draft');
       last = r.conclusion;
-      assertError(await ask(spec, { type: 'conclusion.sign', consult_id: consult.id, version: last.version }), 'invalid', field);
+      assertError(await spec.request({ type: 'conclusion.sign', consult_id: consult.id, version: last.version }), 'invalid', field);
       assert.deepEqual(await get(spec, consult.id), last, `${field}: still the draft`);
     }
     // All four empty: a draft too.
     const empty = await save(spec, consult.id, { findings: '', diagnosis: { code: '', text: '' }, recommendations: '' });
     assert.deepEqual(empty.conclusion.diagnosis, { code: '', text: '' });
     last = empty.conclusion;
-    const r = await ask(spec, { type: 'conclusion.sign', consult_id: consult.id, version: last.version });
+    const r = await spec.request({ type: 'conclusion.sign', consult_id: consult.id, version: last.version });
     assert.equal(r.code, 'invalid', JSON.stringify(r));
   });
 
   test('only the consult\'s specialist saves and signs: clinician, coordinator, another specialist, a guest → forbidden', async () => {
     for (const [c, what] of [[clin, 'the clinician'], [coord, 'the coordinator'], [specB, 'an invited specialist'], [guest, 'a guest']]) {
-      assertError(await ask(c, saveMsg(consult.id)), 'forbidden');
-      assertError(await ask(c, { type: 'conclusion.sign', consult_id: consult.id, version: last.version }), 'forbidden');
+      assertError(await c.request(saveMsg(consult.id)), 'forbidden');
+      assertError(await c.request({ type: 'conclusion.sign', consult_id: consult.id, version: last.version }), 'forbidden');
       assert.deepEqual(await get(spec, consult.id), last, `${what} changed nothing`);
     }
   });
@@ -194,13 +182,13 @@ describe('the specialist\'s conclusion', () => {
       await gw.connectAs(u('specialist', 'perm', SPEC.subject, { specialties: ['cardiology'] })),
     ];
     for (const c of others) {
-      assertError(await ask(c, { type: 'conclusion.get', consult_id: consult.id }), 'not_found');
-      assertError(await ask(c, saveMsg(consult.id)), 'not_found');
-      assertError(await ask(c, { type: 'conclusion.sign', consult_id: consult.id, version: last.version }), 'not_found');
+      assertError(await c.request({ type: 'conclusion.get', consult_id: consult.id }), 'not_found');
+      assertError(await c.request(saveMsg(consult.id)), 'not_found');
+      assertError(await c.request({ type: 'conclusion.sign', consult_id: consult.id, version: last.version }), 'not_found');
     }
     const unknown = '00000000-0000-4000-8000-000000000000';
-    assertError(await ask(spec, { type: 'conclusion.get', consult_id: unknown }), 'not_found');
-    assertError(await ask(spec, saveMsg(unknown)), 'not_found');
+    assertError(await spec.request({ type: 'conclusion.get', consult_id: unknown }), 'not_found');
+    assertError(await spec.request(saveMsg(unknown)), 'not_found');
   });
 
   test('field checks: lengths, missing fields, types', async () => {
@@ -210,29 +198,29 @@ describe('the specialist\'s conclusion', () => {
     assert.equal((await ok({ diagnosis: { code: 'I21', text: 't'.repeat(500) } })).diagnosis.text.length, 500);
     assert.equal((await ok({ findings: 'Line 1\nLine 2\n\tindented', recommendations: 'a\nb' })).findings, 'Line 1\nLine 2\n\tindented');
     const before = last;
-    assertError(await ask(spec, saveMsg(consult.id, { findings: 'f'.repeat(8001) })), 'invalid', 'findings');
-    assertError(await ask(spec, saveMsg(consult.id, { recommendations: 'Ж'.repeat(4000) + 'x' })), 'invalid', 'recommendations');
-    assertError(await ask(spec, saveMsg(consult.id, { diagnosis: { code: 'I21', text: 't'.repeat(501) } })), 'invalid', 'diagnosis.text');
+    assertError(await spec.request(saveMsg(consult.id, { findings: 'f'.repeat(8001) })), 'invalid', 'findings');
+    assertError(await spec.request(saveMsg(consult.id, { recommendations: 'Ж'.repeat(4000) + 'x' })), 'invalid', 'recommendations');
+    assertError(await spec.request(saveMsg(consult.id, { diagnosis: { code: 'I21', text: 't'.repeat(501) } })), 'invalid', 'diagnosis.text');
     for (const field of ['findings', 'diagnosis', 'recommendations']) {
       const m = saveMsg(consult.id);
       delete m[field];
-      assertError(await ask(spec, m), 'invalid', field);
+      assertError(await spec.request(m), 'invalid', field);
     }
-    assertError(await ask(spec, saveMsg(consult.id, { diagnosis: { text: 'no code' } })), 'invalid', 'diagnosis.code');
-    assertError(await ask(spec, saveMsg(consult.id, { diagnosis: { code: 'I21' } })), 'invalid', 'diagnosis.text');
-    assertError(await ask(spec, saveMsg(consult.id, { diagnosis: 'I21.0' })), 'invalid', 'diagnosis');
-    assertError(await ask(spec, saveMsg(consult.id, { diagnosis: ['I21.0', 'text'] })), 'invalid', 'diagnosis');
-    assertError(await ask(spec, saveMsg(consult.id, { findings: 42 })), 'invalid', 'findings');
-    assertError(await ask(spec, saveMsg(consult.id, { diagnosis: { code: 121, text: 'x' } })), 'invalid', 'diagnosis.code');
-    assertError(await ask(spec, { type: 'conclusion.sign', consult_id: consult.id }), 'invalid', 'version');
-    for (const v of ['1', 1.5, true, [1]]) assertError(await ask(spec, { type: 'conclusion.sign', consult_id: consult.id, version: v }), 'invalid', 'version');
-    assertError(await ask(spec, { type: 'conclusion.get' }), 'invalid', 'consult_id');
+    assertError(await spec.request(saveMsg(consult.id, { diagnosis: { text: 'no code' } })), 'invalid', 'diagnosis.code');
+    assertError(await spec.request(saveMsg(consult.id, { diagnosis: { code: 'I21' } })), 'invalid', 'diagnosis.text');
+    assertError(await spec.request(saveMsg(consult.id, { diagnosis: 'I21.0' })), 'invalid', 'diagnosis');
+    assertError(await spec.request(saveMsg(consult.id, { diagnosis: ['I21.0', 'text'] })), 'invalid', 'diagnosis');
+    assertError(await spec.request(saveMsg(consult.id, { findings: 42 })), 'invalid', 'findings');
+    assertError(await spec.request(saveMsg(consult.id, { diagnosis: { code: 121, text: 'x' } })), 'invalid', 'diagnosis.code');
+    assertError(await spec.request({ type: 'conclusion.sign', consult_id: consult.id }), 'invalid', 'version');
+    for (const v of ['1', 1.5, true, [1]]) assertError(await spec.request({ type: 'conclusion.sign', consult_id: consult.id, version: v }), 'invalid', 'version');
+    assertError(await spec.request({ type: 'conclusion.get' }), 'invalid', 'consult_id');
     assert.deepEqual(await get(spec, consult.id), before, 'refused saves changed nothing');
   });
 
   test('ICD-10: a capital letter, two digits, optionally a dot and one or two digits', async () => {
     for (const code of ['i21', 'I2', 'I21.000', '21.0', 'I21.', 'II1', 'I210', 'I21-0', 'I21.0.1', ' I21', 'I21 ', 'Ж21', 'I２1', '.I21', 'I21.a']) {
-      assertError(await ask(spec, saveMsg(consult.id, { diagnosis: { code, text: 'x' } })), 'invalid', 'diagnosis.code');
+      assertError(await spec.request(saveMsg(consult.id, { diagnosis: { code, text: 'x' } })), 'invalid', 'diagnosis.code');
     }
     for (const code of ['I21', 'I21.0', 'S72.00', 'Z99', 'A00.1']) {
       const r = await save(spec, consult.id, { diagnosis: { code, text: `text for ${code}` } });
@@ -259,15 +247,15 @@ describe('the specialist\'s conclusion', () => {
     for (const c of [spec, spec2, clin, coord, guest, specB]) assert.deepEqual(await get(c, consult.id), signed, `${c.user.role} reads the signed conclusion`);
 
     // Signed means final.
-    assertError(await ask(spec, saveMsg(consult.id, { findings: 'Second thoughts.' })), 'wrong_state');
-    assertError(await ask(spec, { type: 'conclusion.sign', consult_id: consult.id, version: signed.version }), 'wrong_state');
-    assertError(await ask(spec, { type: 'conclusion.sign', consult_id: consult.id, version: signed.version + 1 }), 'wrong_state');
+    assertError(await spec.request(saveMsg(consult.id, { findings: 'Second thoughts.' })), 'wrong_state');
+    assertError(await spec.request({ type: 'conclusion.sign', consult_id: consult.id, version: signed.version }), 'wrong_state');
+    assertError(await spec.request({ type: 'conclusion.sign', consult_id: consult.id, version: signed.version + 1 }), 'wrong_state');
     assert.deepEqual(await get(clin, consult.id), signed, 'unchanged');
     last = signed;
   });
 
   test('consult.history records the signing, by whom', async () => {
-    const { events } = await ask(clin, { type: 'consult.history', consult_id: consult.id });
+    const { events } = await clin.request({ type: 'consult.history', consult_id: consult.id });
     assert.ok(Array.isArray(events), 'consult.history answered');
     const signing = events.filter((e) => e.actor === SPEC.subject && /sign/i.test(`${e.kind} ${e.detail ?? ''}`));
     assert.equal(signing.length, 1, `one event records the signing: ${JSON.stringify(events.map((e) => [e.kind, e.actor, e.detail]))}`);
@@ -279,32 +267,32 @@ describe('the specialist\'s conclusion', () => {
   test('states: not in requested or offered; not in a cancelled consult; in in_progress and after consult.end', async () => {
     // requested: a pulmonologist who is away sees the queued request.
     const pulmo = await gw.connectAs(u('specialist', 'kirov', 'concl-pulmo', { specialties: ['pulmonology'] }));
-    const requested = okConsult(await ask(clin, consultRequest({ specialty: 'pulmonology', urgency: 'planned' })));
+    const requested = okConsult(await clin.request(consultRequest({ specialty: 'pulmonology', urgency: 'planned' })));
     assert.equal(requested.state, 'requested');
-    let r = await ask(pulmo, saveMsg(requested.id));
+    let r = await pulmo.request(saveMsg(requested.id));
     assert.equal(r.type, 'error');
     assert.ok(['wrong_state', 'forbidden'].includes(r.code), `save in requested: ${JSON.stringify(r)}`);
     // offered: to the available cardiologist.
-    const offered = okConsult(await ask(clin, consultRequest({ urgency: 'urgent' })));
+    const offered = okConsult(await clin.request(consultRequest({ urgency: 'urgent' })));
     assert.equal(offered.state, 'offered');
-    r = await ask(spec, saveMsg(offered.id));
+    r = await spec.request(saveMsg(offered.id));
     assert.equal(r.type, 'error');
     assert.ok(['wrong_state', 'forbidden'].includes(r.code), `save in offered: ${JSON.stringify(r)}`);
     for (const c of [requested, offered]) assert.equal(await get(clin, c.id), null);
 
     // cancelled after acceptance: the consult's specialist may no longer write.
-    okConsult(await ask(spec, { type: 'consult.accept', consult_id: offered.id }));
-    okConsult(await ask(clin, { type: 'consult.cancel', consult_id: offered.id }));
-    assertError(await ask(spec, saveMsg(offered.id)), 'wrong_state');
-    assertError(await ask(spec, { type: 'conclusion.sign', consult_id: offered.id, version: 1 }), 'wrong_state');
-    okConsult(await ask(clin, { type: 'consult.cancel', consult_id: requested.id }));
+    okConsult(await spec.request({ type: 'consult.accept', consult_id: offered.id }));
+    okConsult(await clin.request({ type: 'consult.cancel', consult_id: offered.id }));
+    assertError(await spec.request(saveMsg(offered.id)), 'wrong_state');
+    assertError(await spec.request({ type: 'conclusion.sign', consult_id: offered.id, version: 1 }), 'wrong_state');
+    okConsult(await clin.request({ type: 'consult.cancel', consult_id: requested.id }));
 
     // in_progress: a draft; ended: more drafts, then signed.
     const c = await accepted(clin, spec, { urgency: 'urgent', reason: 'Conclusion after the call.' });
-    okConsult(await ask(clin, { type: 'consult.join', consult_id: c.id }));
-    assert.equal(okConsult(await ask(spec, { type: 'consult.join', consult_id: c.id })).state, 'in_progress');
+    okConsult(await clin.request({ type: 'consult.join', consult_id: c.id }));
+    assert.equal(okConsult(await spec.request({ type: 'consult.join', consult_id: c.id })).state, 'in_progress');
     assert.equal((await save(spec, c.id, { findings: 'During the call.' })).conclusion.version, 1);
-    const ended = okConsult(await ask(spec, { type: 'consult.end', consult_id: c.id }));
+    const ended = okConsult(await spec.request({ type: 'consult.end', consult_id: c.id }));
     assert.equal(ended.state, 'ended');
     assert.equal(ended.conclusion.status, 'draft');
     const after = await save(spec, c.id);
@@ -320,7 +308,7 @@ describe('the specialist\'s conclusion', () => {
 
     // Signed straight after the end, without a call: accepted → ended → save → sign.
     const d = await accepted(clin, spec, { urgency: 'planned', mode: 'deferred', reason: 'Written opinion only.' });
-    okConsult(await ask(clin, { type: 'consult.end', consult_id: d.id }));
+    okConsult(await clin.request({ type: 'consult.end', consult_id: d.id }));
     const dv = await save(spec, d.id);
     assert.equal((await sign(spec, d.id, dv.conclusion.version)).conclusion.status, 'signed');
   });
@@ -351,12 +339,12 @@ describe('conclusions survive a restart', () => {
     assert.deepEqual(await get(spec2, a.id), s);
     assert.equal(await get(clin2, b.id), null, 'a draft is still the author\'s only');
     assert.deepEqual(await get(spec2, b.id), draft);
-    assertError(await ask(spec2, saveMsg(a.id)), 'wrong_state');
-    assertError(await ask(spec2, { type: 'conclusion.sign', consult_id: b.id, version: draft.version + 1 }), 'wrong_state');
+    assertError(await spec2.request(saveMsg(a.id)), 'wrong_state');
+    assertError(await spec2.request({ type: 'conclusion.sign', consult_id: b.id, version: draft.version + 1 }), 'wrong_state');
     const next = await save(spec2, b.id);
     assert.equal(next.conclusion.version, draft.version + 1, 'versions carry on after a restart');
     assert.equal((await sign(spec2, b.id, next.conclusion.version)).conclusion.status, 'signed');
-    const h = await ask(clin2, { type: 'consult.history', consult_id: a.id });
+    const h = await clin2.request({ type: 'consult.history', consult_id: a.id });
     assert.ok(h.events.some((e) => e.actor === SPEC.subject && /sign/i.test(`${e.kind} ${e.detail ?? ''}`)), 'the signing is still in the audit trail');
     await gw2.stop();
   });

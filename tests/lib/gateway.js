@@ -9,6 +9,7 @@
 //
 // Every wait has a timeout (DEFAULT_TIMEOUT_MS unless given), so a failing
 // test reports what it was waiting for instead of hanging.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -344,19 +345,41 @@ export class Gateway {
   }
 }
 
-/** A raw HTTP request (no URL normalisation, so '/../x' goes out as is). */
-export function httpRequest({ host = HOST, port, path: p, method = 'GET', headers = {}, timeout = DEFAULT_TIMEOUT_MS }) {
+/** A raw HTTP request (no URL normalisation, so '/../x' goes out as is), with
+ *  an optional Buffer body: { status, headers, bytes (Buffer) }. */
+function rawRequest({ host = HOST, port, path: p, method = 'GET', headers = {}, body, timeout = DEFAULT_TIMEOUT_MS }) {
   return withTimeout(new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path: p, method, headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    const h = body === undefined ? headers : { ...headers, 'Content-Length': String(body.length) };
+    const req = http.request({ host, port, path: p, method, headers: h, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, bytes: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   }), timeout, `HTTP ${method} ${p}`);
+}
+
+/** rawRequest with the body as text: { status, headers, body (string) }. */
+export async function httpRequest(opts) {
+  const r = await rawRequest(opts);
+  return { status: r.status, headers: r.headers, body: r.bytes.toString('utf8') };
+}
+
+/** An API call to gw with a binary body: { status, headers, body (Buffer), json (or undefined) }. */
+export async function apiRequest(gw, opts) {
+  const r = await rawRequest({ ...opts, port: gw.port });
+  let json;
+  try { json = JSON.parse(r.bytes.toString('utf8')); } catch { /* not JSON */ }
+  return { status: r.status, headers: r.headers, body: r.bytes, json };
+}
+
+/** Asserts a signalling error reply of code (and, when given, about field). */
+export function assertErrorReply(r, code, field) {
+  assert.equal(r.type, 'error', JSON.stringify(r).slice(0, 600));
+  assert.equal(r.code, code, JSON.stringify(r).slice(0, 600));
+  if (field) assert.equal(r.field, field, `field: ${JSON.stringify(r)}`);
 }
 
 /** Prometheus text → { 'name{labels}': value } (labels exactly as written). */
@@ -433,7 +456,7 @@ export class Client {
 
   /**
    * Sends obj with a fresh id (unless it has one) and resolves with the reply
-   * carrying that id (ok, error, welcome, state, pong, invite, consult.history).
+   * carrying that id (one of REPLY_TYPES).
    */
   request(obj, timeout = DEFAULT_TIMEOUT_MS) {
     const id = obj.id ?? `r${++this.seq}`;

@@ -117,10 +117,10 @@ static void test_conclusion_save(void **state)
     assert_int_equal(decode("{\"type\":\"conclusion.save\"," ID ",\"findings\":\"ST up\\nV2-V4\","
                             DIAG("I21.0", "Acute MI") ",\"recommendations\":\"PCI\"}"), CS_OK);
     assert_int_equal(msg.type, CS_MSG_CONCLUSION_SAVE);
-    assert_string_equal(msg.u.conclusion_save.findings, "ST up\nV2-V4");
-    assert_string_equal(msg.u.conclusion_save.diagnosis_code, "I21.0");
-    assert_string_equal(msg.u.conclusion_save.diagnosis_text, "Acute MI");
-    assert_string_equal(msg.u.conclusion_save.recommendations, "PCI");
+    assert_string_equal(msg.u.conclusion_save.draft.findings, "ST up\nV2-V4");
+    assert_string_equal(msg.u.conclusion_save.draft.diagnosis_code, "I21.0");
+    assert_string_equal(msg.u.conclusion_save.draft.diagnosis_text, "Acute MI");
+    assert_string_equal(msg.u.conclusion_save.draft.recommendations, "PCI");
     /* an empty draft is a draft */
     assert_int_equal(decode("{\"type\":\"conclusion.save\"," ID ",\"findings\":\"\"," DIAG("", "")
                             ",\"recommendations\":\"\"}"), CS_OK);

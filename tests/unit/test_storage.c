@@ -27,58 +27,13 @@
 
 #include "common/common.h"
 #include "gateway/storage/storage.h"
+#include "storage_fixture.h"
 
 #define NOW_MS INT64_C(1790000000000)
 #define HOUR_MS INT64_C(3600000)
 #define CAP_MAX 16
 
 /* ---- fixture -------------------------------------------------------------- */
-
-typedef struct {
-    char dir[64];
-    char path[128];
-    cs_storage_t *st;
-} fixture_t;
-
-static int setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    strcpy(f->dir, "/tmp/cs-test-storage-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/consilium.db", f->dir);
-    int err = -1;
-    f->st = cs_storage_open(f->path, &err);
-    assert_non_null(f->st);
-    assert_int_equal(err, CS_OK);
-    *state = f;
-    return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb, (void)type, (void)ftw;
-    return remove(path);
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    cs_storage_close(f->st);
-    int rc = nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return rc;
-}
-
-/* Closes and reopens the fixture's database (a restart). */
-static void reopen(fixture_t *f)
-{
-    cs_storage_close(f->st);
-    int err = -1;
-    f->st = cs_storage_open(f->path, &err);
-    assert_non_null(f->st);
-    assert_int_equal(err, CS_OK);
-}
 
 /* ---- a second connection, as the sqlite3 shell ---------------------------- */
 

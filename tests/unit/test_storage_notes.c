@@ -13,60 +13,17 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/common.h"
 #include "gateway/storage/storage.h"
+#include "storage_fixture.h"
 
 #define NOW_MS INT64_C(1790000000000)
 #define CONSULT "9b2c1f7e-3d0a-4c55-8e0b-0f3a6f1d2c44"
-
-typedef struct {
-    char dir[64];
-    char path[128];
-    cs_storage_t *st;
-} fixture_t;
-
-static int setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    strcpy(f->dir, "/tmp/cs-test-notes-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/consilium.db", f->dir);
-    int err = -1;
-    assert_non_null(f->st = cs_storage_open(f->path, &err));
-    *state = f;
-    return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb, (void)type, (void)ftw;
-    return remove(path);
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    cs_storage_close(f->st);
-    int rc = nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return rc;
-}
-
-static void reopen(fixture_t *f)
-{
-    cs_storage_close(f->st);
-    int err = -1;
-    assert_non_null(f->st = cs_storage_open(f->path, &err));
-}
 
 static void make_attachment(cs_attachment_t *a, int n, const char *owner, size_t size)
 {
@@ -106,6 +63,15 @@ static void make_event(cs_event_t *ev, const char *kind)
     strcpy(ev->actor, "ivanova");
     ev->actor_role = CS_ROLE_SPECIALIST;
     ev->at = NOW_MS;
+}
+
+/* Stores the test consult (make_consult) with a first event; c is filled. */
+static void save_test_consult(fixture_t *f, cs_consult_t *c)
+{
+    cs_event_t ev;
+    make_consult(c);
+    make_event(&ev, "state");
+    assert_int_equal(cs_storage_store()->save_consult(f->st, c, &ev), CS_OK);
 }
 
 typedef struct {
@@ -207,9 +173,7 @@ static void test_chat_numbering_paging_attachments(void **state)
     const cs_store_t *store = cs_storage_store();
     cs_consult_t c;
     cs_event_t ev;
-    make_consult(&c);
-    make_event(&ev, "state");
-    assert_int_equal(store->save_consult(f->st, &c, &ev), CS_OK);
+    save_test_consult(f, &c);
     unsigned char b[4] = {1, 2, 3, 4};
     cs_attachment_t a;
     make_attachment(&a, 7, "petrova", 4);
@@ -260,6 +224,7 @@ static void test_chat_numbering_paging_attachments(void **state)
     /* a message naming another consult's file is refused, nothing kept */
     cs_consult_t c2 = c;
     strcpy(c2.id, "9b2c1f7e-3d0a-4c55-8e0b-000000000002");
+    make_event(&ev, "state");
     strcpy(ev.consult_id, c2.id);
     assert_int_equal(store->save_consult(f->st, &c2, &ev), CS_OK);
     memset(&out[0], 0, sizeof out[0]);
@@ -279,9 +244,7 @@ static void test_conclusion_draft_sign_final(void **state)
     const cs_store_t *store = cs_storage_store();
     cs_consult_t c;
     cs_event_t ev;
-    make_consult(&c);
-    make_event(&ev, "state");
-    assert_int_equal(store->save_consult(f->st, &c, &ev), CS_OK);
+    save_test_consult(f, &c);
     cs_conclusion_t *k = calloc(2, sizeof *k);
     assert_non_null(k);
     assert_int_equal(store->get_conclusion(f->st, CONSULT, &k[1]), CS_ENOTFOUND);

@@ -19,7 +19,7 @@ export const CHROME_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '
   '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection'];
 
 /** Console messages that are expected (a gateway restarting, a WebSocket refused). */
-const BENIGN = /WebSocket connection|ERR_CONNECTION_REFUSED|Failed to load resource/;
+export const BENIGN = /WebSocket connection|ERR_CONNECTION_REFUSED|Failed to load resource/;
 
 const launched = [];
 /** Console errors and page errors of every page opened here, as "label: text". */
@@ -34,13 +34,20 @@ export async function openBrowser(label, { locale = 'en-GB', viewport = VIEWPORT
     executablePath: CHROMIUM, headless: true, args: CHROME_ARGS, viewport, locale,
   });
   const page = entry.context.pages()[0] || await entry.context.newPage();
+  watchPage(page, label, secrets);
+  return page;
+}
+
+/** Records into pageProblems a page's uncaught errors, console errors (but
+ *  BENIGN ones) and any console line that holds one of secrets. Works with a
+ *  playwright and a puppeteer page alike. */
+export function watchPage(page, label, secrets = []) {
   page.on('pageerror', (e) => pageProblems.push(`${label}: ${e.message}`));
   page.on('console', (m) => {
     const text = m.text();
     for (const s of secrets) if (s && text.includes(s)) pageProblems.push(`${label}: a secret was logged`);
     if (m.type() === 'error' && !BENIGN.test(text)) pageProblems.push(`${label}: console error: ${text}`);
   });
-  return page;
 }
 
 /** Closes every browser opened by openBrowser and removes its profile. */
