@@ -143,12 +143,12 @@ static int download(cs_app_t *app, const cs_identity_t *who, const char *id,
     cs_attachment_t a;
     void *data = NULL;
     size_t len = 0;
-    int rc = cs_storage_get_attachment(app->storage, id, &a, NULL, NULL);
+    int rc = cs_storage_get_attachment(app->storage, id, &a);
     /* Someone else's file answers exactly like a missing one. */
     if (rc == CS_ENOTFOUND || (rc == CS_OK && !cs_engine_may_read_attachment(app->engine, who, &a)))
         return error_reply(resp, 404, CS_ENOTFOUND, "no such attachment");
     if (rc == CS_OK)
-        rc = cs_storage_get_attachment(app->storage, id, &a, &data, &len);
+        rc = cs_storage_read_attachment(app->storage, id, &data, &len);
     if (rc)
         return error_reply(resp, rc == CS_ENOMEM ? 500 : 503, rc == CS_ENOMEM ? CS_ENOMEM : CS_ESTORAGE,
                            "the file could not be read; try again");

@@ -83,11 +83,11 @@ int cs_storage_load(cs_storage_t *st, const cs_storage_loader_t *l, void *user, 
  */
 int cs_storage_put_attachment(cs_storage_t *st, const cs_attachment_t *a, const void *data,
                               size_t len, int max_unbound);
-/* Reads an attachment's record and, when data is non-NULL, a malloc'd copy of
- * its bytes (*len bytes) that the caller frees. CS_ENOTFOUND, CS_ENOMEM,
- * CS_ESTORAGE. */
-int cs_storage_get_attachment(cs_storage_t *st, const char *id, cs_attachment_t *out,
-                              void **data, size_t *len);
+/* An attachment's record. CS_ENOTFOUND, CS_ESTORAGE. */
+int cs_storage_get_attachment(cs_storage_t *st, const char *id, cs_attachment_t *out);
+/* A malloc'd copy of an attachment's bytes (*len of them) that the caller
+ * frees. CS_ENOTFOUND, CS_ENOMEM, CS_ESTORAGE. */
+int cs_storage_read_attachment(cs_storage_t *st, const char *id, void **data, size_t *len);
 /* Deletes unbound attachments uploaded before created_before; returns how
  * many, or CS_ESTORAGE. */
 int cs_storage_prune_attachments(cs_storage_t *st, int64_t created_before);

@@ -103,10 +103,12 @@ static int one_attachment(cs_storage_t *st, sqlite3_stmt *s, cs_attachment_t *ou
     return rc == CS_OK ? CS_ENOTFOUND : rc;
 }
 
-static int read_data(cs_storage_t *st, const char *id, void **data, size_t *len)
+int cs_storage_read_attachment(cs_storage_t *st, const char *id, void **data, size_t *len)
 {
+    if (!st || !id || !data || !len)
+        return CS_EINVAL;
     sqlite3_stmt *s = st->stmt[CS_STMT_GET_ATTACHMENT_DATA];
-    int rc = bound(s, sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC));
+    int rc = bound(s, sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT));
     if (rc)
         return rc;
     rc = CS_ENOTFOUND;
@@ -123,23 +125,18 @@ static int read_data(cs_storage_t *st, const char *id, void **data, size_t *len)
     return rc;
 }
 
-int cs_storage_get_attachment(cs_storage_t *st, const char *id, cs_attachment_t *out,
-                              void **data, size_t *len)
+int cs_storage_get_attachment(cs_storage_t *st, const char *id, cs_attachment_t *out)
 {
     if (!st || !id || !out)
         return CS_EINVAL;
     sqlite3_stmt *s = st->stmt[CS_STMT_GET_ATTACHMENT];
     int rc = bound(s, sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT));
-    if (rc == CS_OK)
-        rc = one_attachment(st, s, out);
-    if (rc == CS_OK && data)
-        rc = read_data(st, id, data, len);
-    return rc;
+    return rc == CS_OK ? one_attachment(st, s, out) : rc;
 }
 
 int cs_storage_store_get_attachment(void *user, const char *id, cs_attachment_t *out)
 {
-    return cs_storage_get_attachment(user, id, out, NULL, NULL);
+    return cs_storage_get_attachment(user, id, out);
 }
 
 int cs_storage_prune_attachments(cs_storage_t *st, int64_t created_before)
@@ -179,9 +176,10 @@ int bind_request_attachments(cs_storage_t *st, const cs_consult_t *c)
 /* ---- conclusions ---------------------------------------------------------- */
 
 /* Columns as CS_CONCLUSION_COLUMNS. */
-static int read_conclusion(sqlite3_stmt *s, cs_conclusion_t *k)
+/* The summary: the row's first columns, so reading it alone never touches the
+ * long texts that follow (a start-up load reads only this). */
+static int read_summary(sqlite3_stmt *s, cs_conclusion_summary_t *sum)
 {
-    cs_conclusion_summary_t *sum = &k->summary;
     const char *status = column_name(s, 0);
     if (!status)
         return CS_ESTORAGE;
@@ -197,11 +195,16 @@ static int read_conclusion(sqlite3_stmt *s, cs_conclusion_t *k)
     COLUMN_FIELD(s, 4, sum->author);
     COLUMN_FIELD(s, 5, sum->author_tenant);
     COLUMN_FIELD(s, 6, sum->author_name);
+    return sum->version >= 1 ? CS_OK : CS_ESTORAGE;
+}
+
+static int read_conclusion(sqlite3_stmt *s, cs_conclusion_t *k)
+{
     COLUMN_FIELD(s, 7, k->diagnosis_code);
     COLUMN_FIELD(s, 8, k->diagnosis_text);
     COLUMN_FIELD(s, 9, k->findings);
     COLUMN_FIELD(s, 10, k->recommendations);
-    return sum->version >= 1 ? CS_OK : CS_ESTORAGE;
+    return read_summary(s, &k->summary);
 }
 
 static int conclusion_row(cs_storage_t *st, sqlite3_stmt *s, void *arg)
@@ -283,6 +286,13 @@ static int request_attachment_row(cs_storage_t *st, sqlite3_stmt *s, void *arg)
     return CS_OK;
 }
 
+static int summary_row(cs_storage_t *st, sqlite3_stmt *s, void *arg)
+{
+    (void)st;
+    int rc = read_summary(s, arg);
+    return rc ? rc : ROW_FOUND;
+}
+
 int read_consult_notes(cs_storage_t *st, cs_consult_t *c)
 {
     sqlite3_stmt *s = st->stmt[CS_STMT_LOAD_REQUEST_ATTACHMENTS];
@@ -292,16 +302,12 @@ int read_consult_notes(cs_storage_t *st, cs_consult_t *c)
         rc = each_row(st, s, request_attachment_row, c);
     if (rc != CS_OK)
         return rc;
-    cs_conclusion_t *k = malloc(sizeof *k);
-    if (!k)
-        return CS_ENOMEM;
-    rc = cs_storage_get_conclusion(st, c->id, k);
+    memset(&c->conclusion, 0, sizeof c->conclusion);
+    s = st->stmt[CS_STMT_GET_CONCLUSION];
+    rc = bound(s, sqlite3_bind_text(s, 1, c->id, -1, SQLITE_STATIC));
     if (rc == CS_OK)
-        c->conclusion = k->summary;
-    else if (rc == CS_ENOTFOUND)
-        memset(&c->conclusion, 0, sizeof c->conclusion), rc = CS_OK;
-    free(k);
-    return rc;
+        rc = each_row(st, s, summary_row, &c->conclusion);
+    return rc == ROW_FOUND ? CS_OK : rc;
 }
 
 /* ---- chat ----------------------------------------------------------------- */

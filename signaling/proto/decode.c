@@ -304,40 +304,35 @@ static int decode_chat_history(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
     return CS_OK;
 }
 
+/* A string that must be there but may be empty (a draft's parts: a client
+ * that forgot one would otherwise blank it silently). */
+static int get_present(json_t *obj, const char *name, char *dst, size_t max, bool multiline,
+                       cs_proto_error_t *err)
+{
+    if (!json_is_string(json_object_get(obj, key_of(name)))) {
+        cs_strlcpy(err->field, name, sizeof err->field);
+        return fail(err, CS_EINVAL, "missing field '%s'", name);
+    }
+    return get_text(obj, name, dst, max, false, multiline, err);
+}
+
 static int decode_conclusion_save(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
 {
+    cs_conclusion_t *d = &m->u.conclusion_save.draft;
+    json_t *diag = json_object_get(o, "diagnosis");
     int rc = get_consult_id(o, m->u.conclusion_save.consult_id, e);
-    json_t *d = json_object_get(o, "diagnosis");
     if (!rc)
-        rc = get_text(o, "findings", m->u.conclusion_save.draft.findings, CS_NOTE_MAX, false, true, e);
-    if (!rc && !json_is_object(d))
+        rc = get_present(o, "findings", d->findings, CS_NOTE_MAX, true, e);
+    if (!rc && !json_is_object(diag))
         return fail_field(e, "diagnosis", "must be an object");
     if (!rc)
-        rc = get_str(d, "diagnosis.code", m->u.conclusion_save.draft.diagnosis_code, CS_ICD10_MAX, false,
-                     e);
-    if (!rc && m->u.conclusion_save.draft.diagnosis_code[0] &&
-        !cs_icd10_valid(m->u.conclusion_save.draft.diagnosis_code))
+        rc = get_present(diag, "diagnosis.code", d->diagnosis_code, CS_ICD10_MAX, false, e);
+    if (!rc && d->diagnosis_code[0] && !cs_icd10_valid(d->diagnosis_code))
         return fail_field(e, "diagnosis.code", "must be an ICD-10 code like I21 or I21.0");
     if (!rc)
-        rc = get_str(d, "diagnosis.text", m->u.conclusion_save.draft.diagnosis_text, CS_DIAGNOSIS_MAX,
-                     false, e);
+        rc = get_present(diag, "diagnosis.text", d->diagnosis_text, CS_DIAGNOSIS_MAX, false, e);
     if (!rc)
-        rc = get_text(o, "recommendations", m->u.conclusion_save.draft.recommendations, CS_NOTE_MAX,
-                      false, true, e);
-    /* All four are required, even if empty: a client that forgets one would
-     * otherwise silently blank it in the draft. */
-    static const char *const keys[] = {"findings", "recommendations"};
-    for (size_t i = 0; !rc && i < CS_ARRAY_LEN(keys); i++)
-        if (!json_is_string(json_object_get(o, keys[i]))) {
-            cs_strlcpy(e->field, keys[i], sizeof e->field);
-            return fail(e, CS_EINVAL, "missing field '%s'", keys[i]);
-        }
-    static const char *const dkeys[] = {"code", "text"};
-    for (size_t i = 0; !rc && i < CS_ARRAY_LEN(dkeys); i++)
-        if (!json_is_string(json_object_get(d, dkeys[i]))) {
-            snprintf(e->field, sizeof e->field, "diagnosis.%s", dkeys[i]);
-            return fail(e, CS_EINVAL, "missing field 'diagnosis.%s'", dkeys[i]);
-        }
+        rc = get_present(o, "recommendations", d->recommendations, CS_NOTE_MAX, true, e);
     return rc;
 }
 

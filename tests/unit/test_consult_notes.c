@@ -144,13 +144,13 @@ static void test_request_attachments(void **state)
 
     /* who may read it: its consult's viewers, not another centre */
     cs_attachment_t a;
-    assert_int_equal(cs_storage_get_attachment(f->st, ids[0], &a, NULL, NULL), CS_OK);
+    assert_int_equal(cs_storage_get_attachment(f->st, ids[0], &a), CS_OK);
     assert_true(cs_engine_may_read_attachment(f->e, &f->clin, &a));
     assert_true(cs_engine_may_read_attachment(f->e, &f->coord, &a));
     assert_true(cs_engine_may_read_attachment(f->e, &f->spec, &a)); /* offered to them */
     assert_false(cs_engine_may_read_attachment(f->e, &f->stranger, &a));
     /* an unbound upload: only its owner */
-    assert_int_equal(cs_storage_get_attachment(f->st, other[0], &a, NULL, NULL), CS_OK);
+    assert_int_equal(cs_storage_get_attachment(f->st, other[0], &a), CS_OK);
     assert_true(cs_engine_may_read_attachment(f->e, &f->spec, &a));
     assert_false(cs_engine_may_read_attachment(f->e, &f->clin, &a));
     assert_false(cs_engine_may_read_attachment(f->e, &f->coord, &a));
