@@ -124,9 +124,10 @@ static void set_author(cs_conclusion_summary_t *s, const cs_identity_t *actor)
 }
 
 /* Stores k with the consult's new summary and an audit event, then tells
- * everyone who may see the consult. */
+ * everyone who may see the consult; *consult_out (when given) is the consult. */
 static int commit_conclusion(cs_engine_t *e, consult_entry_t *ce, cs_conclusion_t *k,
-                             const cs_identity_t *actor, int64_t now)
+                             const cs_identity_t *actor, int64_t now,
+                             const cs_consult_t **consult_out)
 {
     cs_consult_t next = ce->c;
     next.conclusion = k->summary;
@@ -147,6 +148,8 @@ static int commit_conclusion(cs_engine_t *e, consult_entry_t *ce, cs_conclusion_
     ce->c = next;
     e->revision++;
     announce(e, ce);
+    if (consult_out)
+        *consult_out = &ce->c;
     return CS_OK;
 }
 
@@ -171,11 +174,7 @@ int cs_engine_conclusion_save(cs_engine_t *e, const cs_identity_t *actor, const 
     s->version = ce->c.conclusion.version + 1;
     s->updated_at = now;
     set_author(s, actor);
-    if ((rc = commit_conclusion(e, ce, out, actor, now)))
-        return rc;
-    if (consult_out)
-        *consult_out = &ce->c;
-    return CS_OK;
+    return commit_conclusion(e, ce, out, actor, now, consult_out);
 }
 
 int cs_engine_conclusion_sign(cs_engine_t *e, const cs_identity_t *actor, const char *id,
@@ -211,11 +210,7 @@ int cs_engine_conclusion_sign(cs_engine_t *e, const cs_identity_t *actor, const 
     /* The signer is the author of record even if a colleague's draft was
      * taken over (only the consult's specialist can get here). */
     set_author(&out->summary, actor);
-    if ((rc = commit_conclusion(e, ce, out, actor, now)))
-        return rc;
-    if (consult_out)
-        *consult_out = &ce->c;
-    return CS_OK;
+    return commit_conclusion(e, ce, out, actor, now, consult_out);
 }
 
 int cs_engine_conclusion_get(cs_engine_t *e, const cs_identity_t *actor, const char *id,
