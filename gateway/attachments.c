@@ -168,13 +168,11 @@ int cs_attachments_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_r
         return error_reply(resp, 405, CS_EUNSUPPORTED,
                            collection ? "POST a file here" : "GET an attachment here");
     cs_identity_t who;
-    const char *why = NULL;
-    int rc = cs_server_authenticate(app->server, req->authorization, cs_now_ms(), &who, &why);
+    int rc = cs_server_authenticate(app->server, req->authorization, cs_now_ms(), &who);
     if (rc)
         return error_reply(resp, 401, rc == CS_EEXPIRED ? CS_EEXPIRED : CS_EAUTH,
                            rc == CS_EEXPIRED ? "your sign-in has expired"
                                              : "sign in first (Authorization: Bearer or Invite)");
-    (void)why;
     if (collection)
         return upload(app, &who, req, resp);
     if (rest[0] != '/' || !cs_uuid_shaped(rest + 1))

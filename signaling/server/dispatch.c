@@ -38,22 +38,18 @@ static int identify(cs_server_t *s, const char *token, const char *invite, int64
 }
 
 int cs_server_authenticate(cs_server_t *s, const char *authorization, int64_t now_ms,
-                           cs_identity_t *out, const char **why)
+                           cs_identity_t *out)
 {
-    const char *w = NULL;
+    const char *why = NULL;
     int rc = CS_EAUTH;
     if (!strncmp(authorization, "Bearer ", 7) && authorization[7])
-        rc = identify(s, authorization + 7, NULL, now_ms, out, &w);
+        rc = identify(s, authorization + 7, NULL, now_ms, out, &why);
     else if (!strncmp(authorization, "Invite ", 7) && authorization[7])
-        rc = identify(s, NULL, authorization + 7, now_ms, out, &w);
-    else
-        w = "missing Authorization: Bearer <token> or Invite <code>";
+        rc = identify(s, NULL, authorization + 7, now_ms, out, &why);
     if (rc && rc != CS_EEXPIRED)
         rc = CS_EAUTH;
     if (rc)
         s->stats.auth_failures++;
-    if (why)
-        *why = rc == CS_EAUTH && !w ? auth_error_message(rc, NULL) : w;
     return rc;
 }
 

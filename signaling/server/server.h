@@ -53,9 +53,9 @@ void cs_server_notify(void *server, const char *tenant, const char *subject, con
 
 /* Who an HTTP request's Authorization header ("Bearer <token>" or "Invite
  * <code>") names, checked as hello checks them. CS_OK, CS_EAUTH or
- * CS_EEXPIRED; *why (may be NULL) gets a reason for CS_EAUTH. */
+ * CS_EEXPIRED. */
 int cs_server_authenticate(cs_server_t *s, const char *authorization, int64_t now_ms,
-                           cs_identity_t *out, const char **why);
+                           cs_identity_t *out);
 /* Sends json (not taken) to the coordinators online for consult_id's centre
  * and the centre it is routed to (consult.quality). */
 void cs_server_tell_coordinators(cs_server_t *s, const char *consult_id, const char *json);
