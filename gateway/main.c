@@ -14,7 +14,8 @@
 static const char usage[] =
     "usage: consilium [run] [options]         start the gateway\n"
     "       consilium token --role ROLE --tenant T --name NAME [--subject S]\n"
-    "                       [--specialty S]... [--ttl 8h] [--alg HS256|ES256] [options]\n"
+    "                       [--specialty S]... [--patient-id ID] [--ttl 8h] [--alg HS256|ES256]\n"
+    "                       [options]\n"
     "       consilium config [options]        print every configuration key with its value\n"
     "\n"
     "options (all commands):\n"
@@ -30,7 +31,7 @@ static const char usage[] =
     "  -V, --version         print the version\n";
 
 enum { OPT_INSECURE = 256, OPT_DEMO, OPT_LOG_JSON, OPT_ROLE, OPT_TENANT, OPT_NAME, OPT_SUBJECT,
-       OPT_SPECIALTY, OPT_TTL, OPT_ALG };
+       OPT_SPECIALTY, OPT_TTL, OPT_ALG, OPT_PATIENT_ID };
 
 static const struct option options[] = {
     {"config", required_argument, NULL, 'c'},  {"set", required_argument, NULL, 's'},
@@ -41,11 +42,12 @@ static const struct option options[] = {
     {"role", required_argument, NULL, OPT_ROLE}, {"tenant", required_argument, NULL, OPT_TENANT},
     {"name", required_argument, NULL, OPT_NAME}, {"subject", required_argument, NULL, OPT_SUBJECT},
     {"specialty", required_argument, NULL, OPT_SPECIALTY}, {"ttl", required_argument, NULL, OPT_TTL},
-    {"alg", required_argument, NULL, OPT_ALG},  {NULL, 0, NULL, 0},
+    {"alg", required_argument, NULL, OPT_ALG},  {"patient-id", required_argument, NULL, OPT_PATIENT_ID},
+    {NULL, 0, NULL, 0},
 };
 
 typedef struct {
-    const char *role, *tenant, *name, *subject, *ttl, *alg;
+    const char *role, *tenant, *name, *subject, *ttl, *alg, *patient_id;
     const char *specialties[CS_MAX_SPECIALTIES + 1];
     int n_specialties;
 } token_args_t;
@@ -97,6 +99,7 @@ static int parse_args(int argc, char **argv, cs_config_t *cfg, token_args_t *tok
         case OPT_SUBJECT: tok->subject = optarg; continue;
         case OPT_TTL: tok->ttl = optarg; continue;
         case OPT_ALG: tok->alg = optarg; continue;
+        case OPT_PATIENT_ID: tok->patient_id = optarg; continue;
         case OPT_SPECIALTY:
             if (tok->n_specialties == CS_MAX_SPECIALTIES)
                 return fail("too many --specialty options");
@@ -152,6 +155,12 @@ static int build_identity(const token_args_t *t, cs_identity_t *id, int64_t *ttl
     }
     if (id->role == CS_ROLE_SPECIALIST && id->n_specialties == 0)
         return fail("a specialist token needs at least one --specialty");
+    if (t->patient_id) {
+        if (id->role != CS_ROLE_PATIENT || !t->patient_id[0] ||
+            strlen(t->patient_id) >= CS_PATIENT_ID_MAX)
+            return fail("--patient-id is for --role patient, at most 63 bytes");
+        cs_strlcpy(id->patient_id, t->patient_id, sizeof id->patient_id);
+    }
     if (cs_duration_parse(t->ttl ? t->ttl : "8h", ttl) || *ttl <= 0)
         return fail("--ttl must be a duration such as 30m, 8h, 2d");
     return 0;

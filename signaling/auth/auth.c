@@ -287,6 +287,19 @@ static int read_tenant(const json_t *claims, char *tenant, const char **why)
     return rc;
 }
 
+/* Optional: a patient's own identifier at their centre (the built-in record
+ * store shows a patient the documents about this id). */
+static int read_patient_id(const json_t *claims, cs_identity_t *id, const char **why)
+{
+    static const str_claim_t claim = STR_CLAIM("patient_id", CS_PATIENT_ID_MAX);
+    if (!json_object_get(claims, "patient_id"))
+        return CS_OK;
+    int rc = read_string(claims, &claim, id->patient_id, why);
+    if (rc == CS_OK && id->role != CS_ROLE_PATIENT)
+        rc = fail(why, CS_EAUTH, "patient_id claim is only for the patient role");
+    return rc;
+}
+
 /* Optional array of slugs; required non-empty for specialists. */
 static int read_specialties(const json_t *claims, cs_identity_t *id, const char **why)
 {
@@ -391,6 +404,8 @@ static int read_claims(const cs_auth_t *a, const json_t *claims, int64_t now_ms,
         rc = read_tenant(claims, id->tenant, why);
     if (rc == CS_OK)
         rc = read_specialties(claims, id, why);
+    if (rc == CS_OK)
+        rc = read_patient_id(claims, id, why);
     if (rc == CS_OK)
         rc = check_issuer(a, claims, why);
     if (rc == CS_OK)
@@ -617,6 +632,8 @@ static bool identity_mintable(const cs_identity_t *id)
     for (int i = 0; i < id->n_specialties; i++)
         if (!cs_slug_valid(id->specialties[i], CS_SPECIALTY_MAX))
             return false;
+    if (id->patient_id[0] && (id->role != CS_ROLE_PATIENT || !text_ok(id->patient_id, CS_PATIENT_ID_MAX)))
+        return false;
     return true;
 }
 
@@ -652,6 +669,8 @@ static char *claims_json(const cs_auth_t *a, const cs_identity_t *id, int64_t ia
             ok = json_array_append_new(arr, json_string(id->specialties[i])) == 0;
         ok = json_object_set_new(c, "specialties", arr) == 0 && ok;
     }
+    if (ok && id->patient_id[0])
+        ok = json_object_set_new(c, "patient_id", json_string(id->patient_id)) == 0;
     char *text = ok ? json_dumps(c, JSON_COMPACT) : NULL;
     json_decref(c);
     return text;

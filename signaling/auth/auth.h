@@ -8,6 +8,7 @@
  *   role (string, required)       clinician | specialist | coordinator | patient | interpreter
  *   tenant (string, required)     the regional centre, a slug
  *   specialties (array of slugs)  required non-empty for specialists, at most 8
+ *   patient_id (string, optional) patients only: their id at their centre
  *   exp (integer, required)       expiry, seconds since the epoch; refused on or after it
  *   iat, nbf (integers, optional) nbf in the future is refused
  *   iss, aud (optional)           checked when configured; aud a string or array of strings
@@ -59,7 +60,7 @@ int cs_auth_verify(const cs_auth_t *a, const char *token, int64_t now_ms, cs_ide
 
 /*
  * Mints a token for id valid for ttl_ms from now_ms, signed with alg "HS256" or
- * "ES256". Claims: sub, name, role, tenant, specialties (when there are any),
+ * "ES256". Claims: sub, name, role, tenant, specialties and patient_id (when set),
  * iat, exp (now_ms + ttl_ms rounded up to the second), and iss/aud when
  * configured. *out_token is malloc'd; the caller frees it (NULL on failure).
  * CS_EUNSUPPORTED when no key for alg is configured; CS_EINVAL for ttl_ms <= 0

@@ -112,6 +112,8 @@ typedef struct {
     int n_specialties;
     int64_t expires_at;          /* ms since epoch */
     char consult_scope[CS_ID_MAX]; /* non-empty for invited guests: the one consult they may see */
+    char patient_id[CS_PATIENT_ID_MAX]; /* a patient's own id at their centre (token claim
+                                           patient_id), or "": what they may read in records */
 } cs_identity_t;
 
 bool cs_identity_has_specialty(const cs_identity_t *id, const char *specialty);

@@ -221,6 +221,44 @@ static void test_bad_values(void **state)
 
 /* ---- iss / aud ------------------------------------------------------------ */
 
+/* patient_id: optional, for patients only, bounded, and it round-trips. */
+static void test_patient_id(void **state)
+{
+    (void)state;
+    cs_auth_t *a = hs_auth();
+    json_t *patient = with(without(base_claims(), "specialties"), "role", json_string("patient"));
+    char *tok = claims_token(with(patient, "patient_id", json_string("SNILS 112-233-445 95")));
+    cs_identity_t id;
+    assert_int_equal(cs_auth_verify(a, tok, NOW, &id, NULL), CS_OK);
+    assert_string_equal(id.patient_id, "SNILS 112-233-445 95");
+    free(tok);
+    expect_free(a, claims_token(with(base_claims(), "patient_id", json_string("P-1"))), CS_EAUTH,
+                "patient_id claim is only for the patient role");
+    patient = with(without(base_claims(), "specialties"), "role", json_string("patient"));
+    expect_free(a, claims_token(with(patient, "patient_id", json_integer(7))), CS_EAUTH,
+                "patient_id claim is missing or not a string");
+    char longer[CS_PATIENT_ID_MAX + 1];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    patient = with(without(base_claims(), "specialties"), "role", json_string("patient"));
+    expect_free(a, claims_token(with(patient, "patient_id", json_string(longer))), CS_EAUTH,
+                "patient_id claim is too long");
+    /* Minted and read back. */
+    cs_identity_t in = {.role = CS_ROLE_PATIENT}, out;
+    strcpy(in.subject, "p-1");
+    strcpy(in.name, "Иван Сидоров");
+    strcpy(in.tenant, "district-7");
+    strcpy(in.patient_id, "MRN-0042");
+    char *minted = NULL;
+    assert_int_equal(cs_auth_mint(a, &in, NOW, 60000, "HS256", &minted), CS_OK);
+    assert_int_equal(cs_auth_verify(a, minted, NOW, &out, NULL), CS_OK);
+    assert_string_equal(out.patient_id, "MRN-0042");
+    free(minted);
+    in.role = CS_ROLE_CLINICIAN;
+    assert_int_equal(cs_auth_mint(a, &in, NOW, 60000, "HS256", &minted), CS_EINVAL);
+    cs_auth_free(a);
+}
+
 static void test_issuer_audience(void **state)
 {
     (void)state;
@@ -276,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_issuer_audience),
+        cmocka_unit_test(test_patient_id),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }
