@@ -17,7 +17,8 @@ PORT     ?= 8080
 # pkg-config name → Debian package
 PKGS := libwebsockets:libwebsockets-dev jansson:libjansson-dev sqlite3:libsqlite3-dev \
         libjwt:libjwt-dev openssl:libssl-dev cmocka:libcmocka-dev \
-        libsrtp2:libsrtp2-dev nice:libnice-dev
+        libsrtp2:libsrtp2-dev nice:libnice-dev libcurl:libcurl4-openssl-dev \
+        pangocairo:libpango1.0-dev cairo:libcairo2-dev
 
 missing   = $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(firstword $(subst :, ,$(p))) && echo y),,$(word 2,$(subst :, ,$(p)))))
 
@@ -29,8 +30,9 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
-LIB_CFLAGS = $(shell pkg-config --cflags libwebsockets jansson sqlite3 libjwt openssl libsrtp2 nice 2>/dev/null)
-LIB_LIBS   = $(shell pkg-config --libs libwebsockets jansson sqlite3 libjwt openssl libsrtp2 nice 2>/dev/null) -lpthread -lm
+LIB_PCS   := libwebsockets jansson sqlite3 libjwt openssl libsrtp2 nice libcurl pangocairo cairo
+LIB_CFLAGS = $(shell pkg-config --cflags $(LIB_PCS) 2>/dev/null)
+LIB_LIBS   = $(shell pkg-config --libs $(LIB_PCS) 2>/dev/null) -lpthread -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Library code: every module except the gateway's main().
@@ -38,7 +40,8 @@ LIB_SRC := $(wildcard common/*.c) $(wildcard media/*/*.c) \
            $(wildcard signaling/proto/*.c) $(wildcard signaling/auth/*.c) \
            $(wildcard signaling/consult/*.c) $(wildcard signaling/ws/*.c) \
            $(wildcard signaling/server/*.c) \
-           $(filter-out gateway/main.c,$(wildcard gateway/*.c)) $(wildcard gateway/storage/*.c)
+           $(filter-out gateway/main.c,$(wildcard gateway/*.c)) $(wildcard gateway/storage/*.c) \
+           $(wildcard gateway/document/*.c) $(wildcard gateway/outbox/*.c) $(wildcard gateway/records/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)

@@ -67,6 +67,24 @@ typedef struct {
     int64_t turn_ttl_ms;
     int64_t attachment_max_bytes;
     int64_t attachment_max_unbound;
+    /* records: delivery of signed documents to the electronic record */
+    char records_url[256];         /* "builtin", "none", or the FHIR base URL */
+    char records_auth[16];         /* "bearer" | "smart" */
+    char records_token_file[CS_PATH_MAX];
+    char records_smart_token_url[256];
+    char records_smart_client_id[128];
+    char records_smart_key[CS_PATH_MAX];   /* PEM private key (EC P-384 or RSA) */
+    char records_smart_scope[128];
+    char records_ca_file[CS_PATH_MAX];
+    char records_identifier_base[128];
+    char records_language[8];
+    int64_t records_retry_min_ms, records_retry_max_ms, records_give_up_ms, records_timeout_ms;
+    /* the built-in FHIR record store */
+    bool fhir_store_enabled;
+    char fhir_store_write_token_file[CS_PATH_MAX];
+    char fhir_store_smart_client_id[128];
+    char fhir_store_smart_public_key[CS_PATH_MAX];
+    int64_t fhir_store_max_body;
     /* routes.<from> = to1,to2 */
     struct { char from[CS_TENANT_MAX]; char to[CS_TENANT_MAX]; } routes[32];
     int n_routes;
