@@ -148,6 +148,23 @@ static int open_storage(cs_app_t *app, char *err, size_t errlen)
     return app->storage ? CS_OK : rc;
 }
 
+/* The bearer token the outbox sends and, by default, the built-in record
+ * store accepts from writers: records.token_file, else <data_dir>/records-token
+ * (made on first start). */
+static int load_records_token(cs_app_t *app, char *err, size_t errlen)
+{
+    char path[CS_PATH_MAX + 32];
+    if (app->cfg.records_token_file[0])
+        cs_strlcpy(path, app->cfg.records_token_file, sizeof path);
+    else
+        snprintf(path, sizeof path, "%s/records-token", app->cfg.data_dir);
+    size_t len = 0;
+    int rc = cs_secret_load_or_create(path, 32, (unsigned char *)app->records_token,
+                                      sizeof app->records_token - 1, &len, err, errlen);
+    app->records_token[rc ? 0 : len] = '\0';
+    return rc;
+}
+
 static int start_signalling(cs_app_t *app, char *err, size_t errlen)
 {
     cs_server_config_t sc;
@@ -206,6 +223,8 @@ int cs_app_start(cs_app_t *app, const cs_config_t *cfg, char *err, size_t errlen
     app->cfg = *cfg;
     app->started_at = cs_now_ms();
     int rc = open_storage(app, err, errlen);
+    if (!rc)
+        rc = load_records_token(app, err, errlen);
     if (!rc && !(app->auth = cs_app_auth_from_config(&app->cfg, err, errlen)))
         rc = CS_EINVAL;
     if (!rc)

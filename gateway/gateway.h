@@ -33,6 +33,7 @@ typedef struct {
     cs_ws_server_t *ws;
     int64_t started_at;
     int64_t attachments_pruned_at; /* wall clock of the last clean-up */
+    char records_token[129];      /* bearer token of the outbox (see load_records_token) */
 } cs_app_t;
 
 /* Builds every part; on failure writes a sentence to err and cleans up. */
