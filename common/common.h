@@ -83,6 +83,10 @@ int cs_random_hex(char *out, size_t len);
 
 /* SHA-256 of data as 64 lower-case hex digits + NUL. */
 int cs_sha256_hex(const void *data, size_t len, char out[65]);
+#define CS_SHA1_LEN 20
+/* SHA-1 of data (20 raw bytes): FHIR's Attachment.hash and name-based UUIDs,
+ * not for anything that must resist collisions. CS_OK or CS_EIO. */
+int cs_sha1(const void *data, size_t len, unsigned char out[CS_SHA1_LEN]);
 /* base64(HMAC-SHA1(key, data)): 28 characters + NUL (coturn's TURN REST
  * credentials). CS_OK or CS_EIO. */
 int cs_hmac_sha1_base64(const void *key, size_t key_len, const void *data, size_t len,
@@ -99,6 +103,14 @@ int cs_hex_digit(char c);
 /* True for 36 characters shaped as cs_uuid4() writes them (lower-case hex,
  * dashes at 8, 13, 18, 23): the ids of consults, attachments, messages. */
 bool cs_uuid_shaped(const char *s);
+/* The buffer cs_base64_encode needs for len bytes: 4 * ceil(len / 3)
+ * characters and a NUL; 0 when that does not fit in a size_t. */
+size_t cs_base64_size(size_t len);
+/* Standard base64 of len bytes (RFC 4648 section 4: A-Z a-z 0-9 + /, padded
+ * with '=', no line breaks) into out, NUL-terminated. data may be NULL when
+ * len is 0. CS_OK; CS_ETOOBIG when cap < cs_base64_size(len) (out is then
+ * the empty string when cap > 0). */
+int cs_base64_encode(const void *data, size_t len, char *out, size_t cap);
 
 /* ---- string-keyed hash map ---------------------------------------------- */
 

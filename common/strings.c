@@ -1,4 +1,4 @@
-/* strings.c — bounded copy and UTF-8 validation. */
+/* strings.c — bounded copy, UTF-8 validation, base64. */
 #include "common.h"
 
 #include <string.h>
@@ -71,4 +71,46 @@ bool cs_uuid_shaped(const char *s)
             return false;
     }
     return true;
+}
+
+size_t cs_base64_size(size_t len)
+{
+    size_t groups = len / 3 + (len % 3 != 0);
+    if (groups > (SIZE_MAX - 1) / 4)
+        return 0;
+    return groups * 4 + 1;
+}
+
+int cs_base64_encode(const void *data, size_t len, char *out, size_t cap)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t need = cs_base64_size(len);
+    if (need == 0 || cap < need) {
+        if (cap > 0)
+            out[0] = '\0';
+        return CS_ETOOBIG;
+    }
+    const unsigned char *in = data;
+    char *o = out;
+    size_t i = 0;
+    for (; len - i >= 3; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *o++ = alphabet[v >> 18];
+        *o++ = alphabet[(v >> 12) & 63];
+        *o++ = alphabet[(v >> 6) & 63];
+        *o++ = alphabet[v & 63];
+    }
+    /* One or two bytes left: two or three characters, padded to four. */
+    if (len - i > 0) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (len - i == 2)
+            v |= (uint32_t)in[i + 1] << 8;
+        *o++ = alphabet[v >> 18];
+        *o++ = alphabet[(v >> 12) & 63];
+        *o++ = len - i == 2 ? alphabet[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    *o = '\0';
+    return CS_OK;
 }
