@@ -50,6 +50,8 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/replay/%)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all deps test-deps check-deps build run test unit fuzz-replay integration e2e bench fuzz clean \
         config-doc
@@ -93,6 +95,11 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libconsilium.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
+# Small programs the integration tests run beside the gateway (tests/tools/).
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libconsilium.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
 run: deps build
 	@mkdir -p data
 	$(BUILD)/consilium --data-dir data --port $(PORT) --demo
@@ -103,7 +110,7 @@ unit: build $(UNIT_BINS)
 fuzz-replay: build $(REPLAY_BINS)
 	@bash tests/fuzz/replay.sh $(BUILD)/replay
 
-integration: test-deps build
+integration: test-deps build $(TOOL_BINS)
 	CONSILIUM_BIN=$(abspath $(BUILD)/consilium) bash tests/run-node-tests.sh integration
 
 e2e: test-deps build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR — the benchmarks (`make bench`), run from the repository root.
 #
-# Runs every C micro-benchmark built into BUILD_DIR/bench/bench_* (if any),
+# Runs every C micro-benchmark built into BUILD_DIR/bench/bench_* (if any:
+# bench_relay, CPU per relayed packet; bench_document, ms per conclusion PDF),
 # then the signalling benchmark against the real gateway (tests/bench/
 # signaling.js): 10,000 held connections, and request → accepted latency at
 # 500 requests/s. Prints tables; the figures also go to
