@@ -69,4 +69,35 @@ int cs_auth_verify(const cs_auth_t *a, const char *token, int64_t now_ms, cs_ide
 int cs_auth_mint(const cs_auth_t *a, const cs_identity_t *id, int64_t now_ms, int64_t ttl_ms,
                  const char *alg, char **out_token);
 
+/* ---- SMART Backend Services client assertions (assertion.c) --------------
+ *
+ * The JWT a system signs with its own private key to obtain an access token
+ * from a token endpoint (OAuth2 client credentials with a JWT assertion,
+ * RFC 7523; docs/RECORDS.md). The outbox signs them; the built-in record
+ * store's token endpoint verifies them. Keys are PEM: EC P-384 (ES384) or
+ * RSA of 2048..8192 bits (RS384); unencrypted when private.
+ */
+
+#define CS_ASSERTION_TTL_MS 300000LL   /* exp = now + 5 min, the most accepted */
+#define CS_ASSERTION_LEEWAY_MS 30000LL /* clock skew tolerated on exp */
+
+/* Signs a SMART Backend Services client assertion (RFC 7523): header alg ES384 for an
+ * EC P-384 private key or RS384 for an RSA one (>= 2048 bits), typ "JWT", kid = hex SHA-256
+ * of the public key's DER (SubjectPublicKeyInfo); claims iss = sub = client_id,
+ * aud = audience, iat, exp = now + 300 s, jti = 32 random hex chars. *out malloc'd.
+ * CS_EINVAL for a key that is not one of those, empty ids; CS_ENOMEM. */
+int cs_auth_assertion_sign(const char *private_pem, const char *client_id, const char *audience,
+                           int64_t now_ms, char **out);
+/* Verifies one with the client's public key (EC P-384 → only ES384 accepted; RSA → only RS384):
+ * signature, iss == sub == client_id, aud == audience (string, or array containing it),
+ * exp in the future but at most 5 minutes (+ leeway 30 s) ahead, jti present (1..64 chars,
+ * copied to jti_out), nbf (optional) not in the future. *exp_ms = exp in ms. CS_OK,
+ * CS_EAUTH (with *why a static English sentence, never token content), CS_EEXPIRED
+ * (exp passed or nbf not reached), CS_EINVAL (bad key or args). On failure jti_out is ""
+ * and *exp_ms 0; jti_out, exp_ms and why may be NULL. Reentrant. The caller keeps the
+ * jti until exp to refuse a replay. */
+int cs_auth_assertion_verify(const char *public_pem, const char *assertion, const char *client_id,
+                             const char *audience, int64_t now_ms, char jti_out[65],
+                             int64_t *exp_ms, const char **why);
+
 #endif
