@@ -33,7 +33,7 @@ typedef struct {
     const char *smart_scope;
     const char *ca_file;          /* NULL or "": the system's CA bundle */
     bool skip_host_check;         /* only for the built-in store on loopback with its own cert */
-    int64_t timeout_ms;           /* per request */
+    int64_t timeout_ms;           /* per request (and per token request); 0: 30 s */
     /* Called on the worker thread when a result is ready (e.g. cs_ws_wake). */
     void (*wake)(void *user);
     void *wake_user;
@@ -57,8 +57,10 @@ typedef struct {
 } cs_outbox_result_t;
 
 /* Copies cfg (and reads nothing from disk) and starts the thread. NULL and
- * *err = CS_EINVAL (no url, unknown auth, a smart key that is not an EC P-384
- * or RSA private key), CS_ENOMEM, or CS_EIO (thread). */
+ * *err = CS_EINVAL (a url or token url that is not http:// or https://,
+ * unknown auth, a bearer token that is empty or not visible ASCII, no client
+ * id, a smart key that is not an unencrypted EC P-384 or RSA >= 2048 private
+ * key), CS_ENOMEM, or CS_EIO (curl or thread). */
 cs_outbox_t *cs_outbox_new(const cs_outbox_config_t *cfg, int *err);
 /* Stops the worker, aborting a post in flight within about a second (its
  * document stays owed; the next start posts it again). NULL is safe. */
@@ -66,7 +68,8 @@ void cs_outbox_free(cs_outbox_t *o);
 
 /* True when no post is in flight and no result waits to be taken. */
 bool cs_outbox_idle(const cs_outbox_t *o);
-/* Hands the worker one Bundle (copied). CS_EBUSY unless idle, CS_EINVAL, CS_ENOMEM. */
+/* Hands the worker one Bundle (copied). CS_EAGAIN unless idle (common.h has no
+ * CS_EBUSY), CS_EINVAL, CS_ENOMEM. */
 int cs_outbox_submit(cs_outbox_t *o, const char *document_id, const char *bundle, size_t len);
 /* Takes the finished post's result: 1 and *out, or 0 when there is none yet. */
 int cs_outbox_take(cs_outbox_t *o, cs_outbox_result_t *out);
