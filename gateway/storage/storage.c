@@ -179,6 +179,55 @@ static const char *const migrations[] = {
     "  WHEN OLD.status = 'signed' BEGIN SELECT RAISE(ABORT, 'signed conclusion'); END;"
     "CREATE TRIGGER conclusions_no_delete BEFORE DELETE ON conclusions"
     "  WHEN OLD.status = 'signed' BEGIN SELECT RAISE(ABORT, 'signed conclusion'); END;",
+
+    /* ---- version 3: documents and the outbox (docs/RECORDS.md) ----
+     * Every signed version is a document that nothing changes or deletes,
+     * with its PDF and FHIR Bundle as they were sent; its outbox row (written
+     * in the signing transaction) says how its delivery goes. */
+    "CREATE TABLE documents ("
+    "  id              TEXT    NOT NULL PRIMARY KEY,"
+    "  consult_id      TEXT    NOT NULL REFERENCES consults (id),"
+    "  version         INTEGER NOT NULL,"
+    "  replaces        TEXT    REFERENCES documents (id),"
+    "  signed_at       INTEGER NOT NULL,"
+    "  author          TEXT    NOT NULL,"
+    "  author_tenant   TEXT    NOT NULL,"
+    "  author_name     TEXT    NOT NULL,"
+    "  diagnosis_code  TEXT    NOT NULL,"
+    "  diagnosis_text  TEXT    NOT NULL,"
+    "  findings        TEXT    NOT NULL,"
+    "  recommendations TEXT    NOT NULL,"
+    "  language        TEXT    NOT NULL,"
+    "  pdf_sha256      TEXT    NOT NULL,"
+    "  pdf             BLOB    NOT NULL,"
+    "  bundle          TEXT    NOT NULL,"
+    "  UNIQUE (consult_id, version)"
+    ") STRICT;"
+    "CREATE TRIGGER documents_final BEFORE UPDATE ON documents"
+    "  BEGIN SELECT RAISE(ABORT, 'signed document'); END;"
+    "CREATE TRIGGER documents_no_delete BEFORE DELETE ON documents"
+    "  BEGIN SELECT RAISE(ABORT, 'signed document'); END;"
+    "CREATE TABLE outbox ("
+    "  document_id     TEXT    NOT NULL PRIMARY KEY REFERENCES documents (id),"
+    "  consult_id      TEXT    NOT NULL,"
+    "  state           TEXT    NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),"
+    "  attempts        INTEGER NOT NULL,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  delivered_at    INTEGER NOT NULL,"
+    "  last_error      TEXT    NOT NULL,"
+    "  location        TEXT    NOT NULL,"
+    "  created_at      INTEGER NOT NULL,"
+    "  updated_at      INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';"
+    /* A signed conclusion may become a draft again (an amendment) only when
+     * its text is kept as a document; nothing else changes it. */
+    "DROP TRIGGER conclusions_signed_final;"
+    "CREATE TRIGGER conclusions_signed_final BEFORE UPDATE ON conclusions"
+    "  WHEN OLD.status = 'signed' AND NOT (NEW.status = 'draft' AND NEW.version > OLD.version"
+    "    AND EXISTS (SELECT 1 FROM documents WHERE consult_id = OLD.consult_id"
+    "                AND version = OLD.version))"
+    "  BEGIN SELECT RAISE(ABORT, 'signed conclusion'); END;",
 };
 
 #define CS_STORAGE_SCHEMA_VERSION ((int)CS_ARRAY_LEN(migrations))
@@ -273,6 +322,35 @@ static const char *const stmt_sql[CS_STMT_COUNT] = {
         " findings = excluded.findings, recommendations = excluded.recommendations",
     [CS_STMT_GET_CONCLUSION] = "SELECT " CS_CONCLUSION_COLUMNS " FROM conclusions"
                                " WHERE consult_id = ?1",
+    [CS_STMT_INSERT_DOCUMENT] =
+        "INSERT INTO documents (id, consult_id, version, replaces, signed_at, author,"
+        " author_tenant, author_name, diagnosis_code, diagnosis_text, findings,"
+        " recommendations, language, pdf_sha256, pdf, bundle)"
+        " VALUES (?1, ?2, ?3, nullif(?4, ''), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [CS_STMT_INSERT_OUTBOX] =
+        "INSERT INTO outbox (document_id, consult_id, state, attempts, next_attempt_at,"
+        " delivered_at, last_error, location, created_at, updated_at)"
+        " VALUES (?1, ?2, 'pending', 0, ?3, 0, '', '', ?3, ?3)",
+    /* Shaped as CS_CONCLUSION_COLUMNS, so the conclusion reader reads it. */
+    [CS_STMT_GET_SIGNED] =
+        "SELECT 'signed', version, signed_at, signed_at, author, author_tenant, author_name,"
+        " diagnosis_code, diagnosis_text, findings, recommendations FROM documents"
+        " WHERE consult_id = ?1 ORDER BY version DESC LIMIT 1",
+    [CS_STMT_GET_LAST_DOCUMENT] =
+        "SELECT d.id, d.version, ifnull(d.replaces, ''), o.state, o.attempts,"
+        " o.next_attempt_at, o.delivered_at, o.last_error FROM documents d"
+        " JOIN outbox o ON o.document_id = d.id WHERE d.consult_id = ?1"
+        " ORDER BY d.version DESC LIMIT 1",
+    [CS_STMT_NEXT_DUE] =
+        "SELECT o.document_id, o.consult_id, o.attempts, o.created_at, d.bundle FROM outbox o"
+        " JOIN documents d ON d.id = o.document_id"
+        " WHERE o.state = 'pending' AND o.next_attempt_at <= ?1"
+        " ORDER BY o.next_attempt_at, o.created_at LIMIT 1",
+    [CS_STMT_UPDATE_OUTBOX] =
+        "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_at = ?4, delivered_at = ?5,"
+        " last_error = ?6, location = ?7, updated_at = ?8 WHERE document_id = ?1",
+    [CS_STMT_COUNT_OUTBOX] = "SELECT state, count(*) FROM outbox GROUP BY state",
+    [CS_STMT_GET_DOCUMENT_PDF] = "SELECT consult_id, pdf FROM documents WHERE id = ?1",
     [CS_STMT_LOAD_INVITES] = "SELECT " CS_INVITE_COLUMNS " FROM invites"
                              " WHERE expires_at > ?1 ORDER BY created_at, code_hash",
 };

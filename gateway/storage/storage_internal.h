@@ -52,6 +52,14 @@ enum {
     CS_STMT_LIST_CHAT_ATTACHMENTS,
     CS_STMT_UPSERT_CONCLUSION,
     CS_STMT_GET_CONCLUSION,
+    CS_STMT_INSERT_DOCUMENT,
+    CS_STMT_INSERT_OUTBOX,
+    CS_STMT_GET_SIGNED,
+    CS_STMT_GET_LAST_DOCUMENT,
+    CS_STMT_NEXT_DUE,
+    CS_STMT_UPDATE_OUTBOX,
+    CS_STMT_COUNT_OUTBOX,
+    CS_STMT_GET_DOCUMENT_PDF,
     CS_STMT_COUNT
 };
 
@@ -114,6 +122,8 @@ enum {
 struct cs_storage {
     sqlite3 *db;
     sqlite3_stmt *stmt[CS_STMT_COUNT];
+    cs_document_render_fn render; /* see cs_storage_set_renderer */
+    void *render_user;
 };
 
 /* Runs a statement that returns no rows, then resets it and clears its
@@ -203,5 +213,14 @@ int cs_storage_list_chat(void *user, const char *consult_id, int64_t before_seq,
 int cs_storage_save_conclusion(void *user, const cs_consult_t *c, const cs_conclusion_t *k,
                                const cs_event_t *ev);
 int cs_storage_get_conclusion(void *user, const char *consult_id, cs_conclusion_t *out);
+/* Upserts a conclusion row (inside a write). */
+int write_conclusion_row(cs_storage_t *st, const cs_consult_t *c, const cs_conclusion_t *k);
+/* Reads a row shaped as CS_CONCLUSION_COLUMNS. */
+int read_conclusion_row(sqlite3_stmt *s, cs_conclusion_t *k);
+
+/* ---- documents and the outbox (storage_documents.c) ---- */
+int cs_storage_get_signed_conclusion(void *user, const char *consult_id, cs_conclusion_t *out);
+/* Fills a loaded consult's summary with its last document and its delivery. */
+int read_consult_document(cs_storage_t *st, cs_consult_t *c);
 
 #endif

@@ -198,7 +198,7 @@ static int read_summary(sqlite3_stmt *s, cs_conclusion_summary_t *sum)
     return sum->version >= 1 ? CS_OK : CS_ESTORAGE;
 }
 
-static int read_conclusion(sqlite3_stmt *s, cs_conclusion_t *k)
+int read_conclusion_row(sqlite3_stmt *s, cs_conclusion_t *k)
 {
     COLUMN_FIELD(s, 7, k->diagnosis_code);
     COLUMN_FIELD(s, 8, k->diagnosis_text);
@@ -211,7 +211,7 @@ static int conclusion_row(cs_storage_t *st, sqlite3_stmt *s, void *arg)
 {
     (void)st;
     cs_conclusion_t *k = arg;
-    int rc = read_conclusion(s, k);
+    int rc = read_conclusion_row(s, k);
     return rc ? rc : ROW_FOUND;
 }
 
@@ -237,15 +237,10 @@ typedef struct {
     const cs_event_t *ev;
 } conclusion_write_t;
 
-static int write_conclusion(cs_storage_t *st, const void *arg)
+int write_conclusion_row(cs_storage_t *st, const cs_consult_t *c, const cs_conclusion_t *k)
 {
-    const conclusion_write_t *w = arg;
-    const cs_conclusion_t *k = w->k;
-    int rc = upsert_consult(st, w->c);
-    if (rc != SQLITE_OK)
-        return rc;
     binder_t b = binder(st, CS_STMT_UPSERT_CONCLUSION);
-    BIND_FIELD(&b, 1, w->c->id);
+    BIND_FIELD(&b, 1, c->id);
     bind_name(&b, 2, cs_conclusion_status_name(k->summary.status));
     bind_int(&b, 3, k->summary.version);
     bind_int(&b, 4, k->summary.updated_at);
@@ -257,7 +252,15 @@ static int write_conclusion(cs_storage_t *st, const void *arg)
     BIND_FIELD(&b, 10, k->diagnosis_text);
     BIND_FIELD(&b, 11, k->findings);
     BIND_FIELD(&b, 12, k->recommendations);
-    rc = run_bound(&b);
+    return run_bound(&b);
+}
+
+static int write_conclusion(cs_storage_t *st, const void *arg)
+{
+    const conclusion_write_t *w = arg;
+    int rc = upsert_consult(st, w->c);
+    if (rc == SQLITE_OK)
+        rc = write_conclusion_row(st, w->c, w->k);
     return rc == SQLITE_OK ? insert_event(st, w->c->id, w->ev) : rc;
 }
 
@@ -268,8 +271,18 @@ int cs_storage_save_conclusion(void *user, const cs_consult_t *c, const cs_concl
         (k->summary.status != CS_CONCLUSION_DRAFT && k->summary.status != CS_CONCLUSION_SIGNED) ||
         k->summary.version < 1 || !k->summary.author[0])
         return CS_EINVAL;
+    cs_storage_t *st = user;
+    if (k->summary.status == CS_CONCLUSION_SIGNED && st->render) {
+        cs_document_files_t files = {0};
+        int rc = st->render(st->render_user, c, k, &files);
+        if (rc == CS_OK)
+            rc = cs_storage_save_signed(st, c, k, ev, &files);
+        free(files.pdf);
+        free(files.bundle);
+        return rc;
+    }
     conclusion_write_t w = {c, k, ev};
-    return write_result(cs_storage_write_tx(user, write_conclusion, &w));
+    return write_result(cs_storage_write_tx(st, write_conclusion, &w));
 }
 
 /* ---- loading a consult's notes -------------------------------------------- */
@@ -307,7 +320,9 @@ int read_consult_notes(cs_storage_t *st, cs_consult_t *c)
     rc = bound(s, sqlite3_bind_text(s, 1, c->id, -1, SQLITE_STATIC));
     if (rc == CS_OK)
         rc = each_row(st, s, summary_row, &c->conclusion);
-    return rc == ROW_FOUND ? CS_OK : rc;
+    if (rc == ROW_FOUND)
+        rc = read_consult_document(st, c);
+    return rc;
 }
 
 /* ---- chat ----------------------------------------------------------------- */

@@ -289,6 +289,7 @@ static const cs_store_t store = {
     .list_chat = cs_storage_list_chat,
     .save_conclusion = cs_storage_save_conclusion,
     .get_conclusion = cs_storage_get_conclusion,
+    .get_signed_conclusion = cs_storage_get_signed_conclusion,
 };
 
 const cs_store_t *cs_storage_store(void)

@@ -86,6 +86,9 @@ typedef struct {
                            const cs_event_t *ev);
     /* The consult's conclusion; CS_ENOTFOUND when there is none. */
     int (*get_conclusion)(void *user, const char *consult_id, cs_conclusion_t *out);
+    /* The consult's last signed version (its document's text), while an
+     * amendment is drafted over it; CS_ENOTFOUND when none was signed. */
+    int (*get_signed_conclusion)(void *user, const char *consult_id, cs_conclusion_t *out);
 } cs_store_t;
 
 typedef enum {
@@ -216,7 +219,10 @@ int cs_engine_conclusion_save(cs_engine_t *e, const cs_identity_t *actor, const 
                               const cs_conclusion_t *draft, int64_t now, cs_conclusion_t *out,
                               const cs_consult_t **consult_out, const char **err_field);
 /* Signs draft version `version` (CS_ESTATE if it is not the latest, or
- * signed; CS_EINVAL with err_field naming an empty part). */
+ * signed; CS_EINVAL with err_field naming an empty part). Signing makes a
+ * document: summary.document_id is a new UUID, summary.replaces the previous
+ * signed version's document, delivery pending. A draft saved after signing
+ * is an amendment; others keep reading the signed version until it is signed. */
 int cs_engine_conclusion_sign(cs_engine_t *e, const cs_identity_t *actor, const char *id,
                               int version, int64_t now, cs_conclusion_t *out,
                               const cs_consult_t **consult_out, const char **err_field);
@@ -225,6 +231,13 @@ int cs_engine_conclusion_sign(cs_engine_t *e, const cs_identity_t *actor, const 
  * show, or a negative code. */
 int cs_engine_conclusion_get(cs_engine_t *e, const cs_identity_t *actor, const char *id,
                              cs_conclusion_t *out);
+/* The gateway reports how the delivery of a consult's document is going:
+ * when document_id is still the consult's latest document and d differs from
+ * what the summary says, the summary takes d and everyone who may see the
+ * consult gets consult.updated. CS_ENOTFOUND when the consult is not in
+ * memory (finished long ago) or the document is not its latest. */
+int cs_engine_conclusion_delivery(cs_engine_t *e, const char *consult_id, const char *document_id,
+                                  const cs_delivery_t *d);
 /* Whether actor may read an attachment: its uploader, or anyone who may see
  * the consult it is bound to. */
 bool cs_engine_may_read_attachment(const cs_engine_t *e, const cs_identity_t *actor,

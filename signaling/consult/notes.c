@@ -107,12 +107,21 @@ static consult_entry_t *conclusion_target(cs_engine_t *e, const cs_identity_t *a
         return NULL;
     }
     cs_state_t s = ce->c.state;
-    if ((s != CS_STATE_ACCEPTED && s != CS_STATE_IN_PROGRESS && s != CS_STATE_ENDED) ||
-        ce->c.conclusion.status == CS_CONCLUSION_SIGNED) {
+    if (s != CS_STATE_ACCEPTED && s != CS_STATE_IN_PROGRESS && s != CS_STATE_ENDED) {
         *rc = CS_ESTATE;
         return NULL;
     }
     return ce;
+}
+
+/* What a new version carries over from the consult's summary: the last signed
+ * document and its delivery. */
+static void keep_document(cs_conclusion_summary_t *s, const cs_conclusion_summary_t *from)
+{
+    s->signed_version = from->signed_version;
+    cs_strlcpy(s->document_id, from->document_id, sizeof s->document_id);
+    cs_strlcpy(s->replaces, from->replaces, sizeof s->replaces);
+    s->delivery = from->delivery;
 }
 
 /* The actor becomes the conclusion's author of record. */
@@ -174,6 +183,9 @@ int cs_engine_conclusion_save(cs_engine_t *e, const cs_identity_t *actor, const 
     s->version = ce->c.conclusion.version + 1;
     s->updated_at = now;
     set_author(s, actor);
+    /* A draft saved over a signed version starts its amendment; the signed
+     * document stays as it is (storage keeps it in documents). */
+    keep_document(s, &ce->c.conclusion);
     return commit_conclusion(e, ce, out, actor, now, consult_out);
 }
 
@@ -205,11 +217,20 @@ int cs_engine_conclusion_sign(cs_engine_t *e, const cs_identity_t *actor, const 
             return CS_EINVAL;
         }
     }
-    out->summary.status = CS_CONCLUSION_SIGNED;
-    out->summary.signed_at = out->summary.updated_at = now;
+    cs_conclusion_summary_t *s = &out->summary;
+    s->status = CS_CONCLUSION_SIGNED;
+    s->signed_at = s->updated_at = now;
     /* The signer is the author of record even if a colleague's draft was
      * taken over (only the consult's specialist can get here). */
-    set_author(&out->summary, actor);
+    set_author(s, actor);
+    /* A new document, owed to the record; it replaces the last signed one. */
+    s->signed_version = s->version;
+    cs_strlcpy(s->replaces, ce->c.conclusion.document_id, sizeof s->replaces);
+    if (cs_uuid4(s->document_id) != CS_OK)
+        return CS_ESTORAGE;
+    memset(&s->delivery, 0, sizeof s->delivery);
+    s->delivery.state = CS_DELIVERY_PENDING;
+    s->delivery.next_attempt_at = now; /* due at once, as storage owes it */
     return commit_conclusion(e, ce, out, actor, now, consult_out);
 }
 
@@ -225,10 +246,40 @@ int cs_engine_conclusion_get(cs_engine_t *e, const cs_identity_t *actor, const c
         return 0;
     bool author = !strcmp(s->author, actor->subject) && !strcmp(s->author_tenant, actor->tenant) &&
                   !actor->consult_scope[0];
-    if (s->status == CS_CONCLUSION_DRAFT && !author)
-        return 0;
-    rc = e->store.get_conclusion ? e->store.get_conclusion(e->store_user, id, out) : CS_ENOTFOUND;
-    return rc ? CS_ESTORAGE : 1;
+    if (s->status == CS_CONCLUSION_DRAFT && !author) {
+        /* Others read the signed version while its amendment is drafted. */
+        if (s->signed_version == 0)
+            return 0;
+        rc = e->store.get_signed_conclusion
+                 ? e->store.get_signed_conclusion(e->store_user, id, out)
+                 : CS_ENOTFOUND;
+    } else {
+        rc = e->store.get_conclusion ? e->store.get_conclusion(e->store_user, id, out)
+                                     : CS_ENOTFOUND;
+    }
+    if (rc)
+        return CS_ESTORAGE;
+    keep_document(&out->summary, s);
+    return 1;
+}
+
+int cs_engine_conclusion_delivery(cs_engine_t *e, const char *consult_id, const char *document_id,
+                                  const cs_delivery_t *d)
+{
+    consult_entry_t *ce = cs_map_get(e->consults, consult_id);
+    if (!ce)
+        return CS_ENOTFOUND;
+    cs_conclusion_summary_t *s = &ce->c.conclusion;
+    /* Only the latest document's state is shown; an older one replaced
+     * meanwhile still gets delivered, quietly. */
+    if (strcmp(s->document_id, document_id) != 0)
+        return CS_ENOTFOUND;
+    if (!memcmp(&s->delivery, d, sizeof *d))
+        return CS_OK;
+    s->delivery = *d;
+    e->revision++;
+    announce(e, ce);
+    return CS_OK;
 }
 
 bool cs_engine_may_read_attachment(const cs_engine_t *e, const cs_identity_t *actor,

@@ -69,13 +69,28 @@ static json_t *author_json(const cs_conclusion_summary_t *k)
     return json_pack("{s:s, s:s}", "subject", k->author, "name", k->author_name);
 }
 
+/* The last signed version's document and its way to the record, or null. */
+static json_t *document_json(const cs_conclusion_summary_t *k)
+{
+    if (!k->document_id[0])
+        return json_null();
+    const cs_delivery_t *d = &k->delivery;
+    return json_pack("{s:s, s:i, s:o, s:{s:s, s:i, s:o, s:o, s:o}}", "id", k->document_id,
+                     "version", k->signed_version, "replaces", str_or_null(k->replaces),
+                     "delivery", "state", cs_delivery_state_name(d->state), "attempts",
+                     d->attempts, "next_attempt_at", time_or_null(d->next_attempt_at),
+                     "delivered_at", time_or_null(d->delivered_at), "error",
+                     str_or_null(d->error));
+}
+
 static json_t *conclusion_summary_json(const cs_conclusion_summary_t *k)
 {
     if (k->status == CS_CONCLUSION_NONE)
         return json_null();
-    return json_pack("{s:s, s:i, s:o, s:o, s:o}", "status", cs_conclusion_status_name(k->status),
-                     "version", k->version, "updated_at", time_or_null(k->updated_at), "signed_at",
-                     time_or_null(k->signed_at), "author", author_json(k));
+    return json_pack("{s:s, s:i, s:o, s:o, s:o, s:o}", "status",
+                     cs_conclusion_status_name(k->status), "version", k->version, "updated_at",
+                     time_or_null(k->updated_at), "signed_at", time_or_null(k->signed_at),
+                     "author", author_json(k), "document", document_json(k));
 }
 
 static json_t *consult_json(const cs_consult_t *c)
@@ -122,12 +137,12 @@ static json_t *chat_message_json(const cs_chat_message_t *m)
 static json_t *conclusion_json(const cs_conclusion_t *k)
 {
     const cs_conclusion_summary_t *s = &k->summary;
-    return json_pack("{s:s, s:s, s:i, s:s, s:{s:s, s:s}, s:s, s:o, s:o, s:o}", "consult_id",
+    return json_pack("{s:s, s:s, s:i, s:s, s:{s:s, s:s}, s:s, s:o, s:o, s:o, s:o}", "consult_id",
                      k->consult_id, "status", cs_conclusion_status_name(s->status), "version",
                      s->version, "findings", k->findings, "diagnosis", "code", k->diagnosis_code,
                      "text", k->diagnosis_text, "recommendations", k->recommendations, "author",
                      author_json(s), "updated_at", time_or_null(s->updated_at), "signed_at",
-                     time_or_null(s->signed_at));
+                     time_or_null(s->signed_at), "document", document_json(s));
 }
 
 char *cs_proto_encode_error(const char *req_id, int code, const char *message, const char *field)

@@ -157,14 +157,41 @@ bool cs_icd10_valid(const char *s);
 typedef enum { CS_CONCLUSION_NONE, CS_CONCLUSION_DRAFT, CS_CONCLUSION_SIGNED } cs_conclusion_status_t;
 const char *cs_conclusion_status_name(cs_conclusion_status_t s);
 
+/* Where the last signed version's document is on its way to the patient's
+ * electronic record (docs/RECORDS.md). */
+typedef enum {
+    CS_DELIVERY_NONE,      /* nothing signed yet */
+    CS_DELIVERY_PENDING,   /* owed: not yet accepted by the record system */
+    CS_DELIVERY_DONE,      /* the record system accepted it */
+    CS_DELIVERY_FAILED,    /* refused, or given up on */
+    CS_DELIVERY_STATE_COUNT
+} cs_delivery_state_t;
+const char *cs_delivery_state_name(cs_delivery_state_t s);
+
+#define CS_DELIVERY_ERROR_MAX 256
+typedef struct {
+    cs_delivery_state_t state;
+    int attempts;                    /* posts tried so far */
+    int64_t next_attempt_at;         /* PENDING: when the next post is due (0: now) */
+    int64_t delivered_at;            /* DONE */
+    char error[CS_DELIVERY_ERROR_MAX]; /* the last failure in words, or "" */
+} cs_delivery_t;
+
 /* What everyone who may see a consult knows of its conclusion. */
 typedef struct {
     cs_conclusion_status_t status;
     int version;                     /* grows with every save, from 1 */
-    int64_t updated_at, signed_at;   /* signed_at 0 until signed */
+    int64_t updated_at, signed_at;   /* of this version; signed_at 0 for a draft */
     char author[CS_SUBJECT_MAX];
     char author_tenant[CS_TENANT_MAX];
     char author_name[CS_NAME_MAX];
+    /* The last signed version. A draft with signed_version > 0 is an
+     * amendment of it; signing the amendment makes a document that replaces
+     * document_id. */
+    int signed_version;              /* 0: never signed */
+    char document_id[CS_ID_MAX];     /* that version's document (a UUID), or "" */
+    char replaces[CS_ID_MAX];        /* the document it replaced, or "" */
+    cs_delivery_t delivery;          /* of document_id */
 } cs_conclusion_summary_t;
 
 /* The specialist's conclusion in full. */

@@ -124,6 +124,16 @@ const char *cs_conclusion_status_name(cs_conclusion_status_t s)
     }
 }
 
+const char *cs_delivery_state_name(cs_delivery_state_t s)
+{
+    switch (s) {
+    case CS_DELIVERY_PENDING: return "pending";
+    case CS_DELIVERY_DONE: return "delivered";
+    case CS_DELIVERY_FAILED: return "failed";
+    default: return "none";
+    }
+}
+
 const char *const cs_attachment_types[] = {"image/jpeg", "image/png", "image/webp",
                                            "application/pdf"};
 const size_t cs_attachment_types_n = CS_ARRAY_LEN(cs_attachment_types);

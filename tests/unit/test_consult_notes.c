@@ -70,6 +70,20 @@ static void upload(fx_t *f, const cs_identity_t *who, int n, char out[CS_ID_MAX]
     cs_strlcpy(out, a.ref.id, CS_ID_MAX);
 }
 
+/* Stands in for the gateway's PDF and FHIR rendering: signing needs a
+ * document to store (and an amendment needs the signed one kept). */
+static int fake_render(void *user, const cs_consult_t *c, const cs_conclusion_t *k,
+                       cs_document_files_t *out)
+{
+    (void)user, (void)c, (void)k;
+    out->language = "en";
+    out->pdf = (unsigned char *)strdup("%PDF-1.5 fake");
+    out->pdf_len = 13;
+    out->bundle = strdup("{\"resourceType\":\"Bundle\"}");
+    out->bundle_len = strlen(out->bundle);
+    return CS_OK;
+}
+
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
@@ -78,6 +92,7 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/c.db", f->dir);
     assert_non_null(f->st = cs_storage_open(f->path, NULL));
+    cs_storage_set_renderer(f->st, fake_render, NULL);
     cs_engine_config_t cfg;
     cs_engine_config_defaults(&cfg);
     f->e = cs_engine_new(&cfg, cs_storage_store(), f->st, record, f);
@@ -254,16 +269,65 @@ static void test_conclusion_rules(void **state)
     assert_int_equal(cs_engine_conclusion_get(f->e, &f->clin, id, &k[2]), 1);
     assert_string_equal(k[2].recommendations, "PCI");
     assert_int_equal(cs_engine_conclusion_get(f->e, &f->stranger, id, &k[2]), CS_ENOTFOUND);
-    /* final */
-    assert_int_equal(cs_engine_conclusion_save(f->e, &f->spec, id, k, f->now, &k[1], &c, &field),
-                     CS_ESTATE);
+    /* signing made a document, owed to the record */
+    assert_true(cs_uuid_shaped(c->conclusion.document_id));
+    assert_string_equal(c->conclusion.replaces, "");
+    assert_int_equal(c->conclusion.signed_version, 2);
+    assert_int_equal(c->conclusion.delivery.state, CS_DELIVERY_PENDING);
+    assert_string_equal(k[2].summary.document_id, c->conclusion.document_id);
+    char first[CS_ID_MAX];
+    cs_strlcpy(first, c->conclusion.document_id, sizeof first);
     assert_int_equal(cs_engine_conclusion_sign(f->e, &f->spec, id, 2, f->now, &k[1], &c, &field),
                      CS_ESTATE);
+    /* only the consult's specialist amends */
+    assert_int_equal(cs_engine_conclusion_save(f->e, &f->clin, id, k, f->now, &k[1], &c, &field),
+                     CS_EPERM);
+
+    /* an amendment: a draft over the signed version, which the others keep reading */
+    f->now += 1000;
+    strcpy(k->recommendations, "PCI, then cardiac rehabilitation");
+    assert_int_equal(cs_engine_conclusion_save(f->e, &f->spec, id, k, f->now, &k[1], &c, &field),
+                     CS_OK);
+    assert_int_equal(k[1].summary.version, 3);
+    assert_int_equal(c->conclusion.status, CS_CONCLUSION_DRAFT);
+    assert_int_equal(c->conclusion.signed_version, 2);
+    assert_string_equal(c->conclusion.document_id, first);
+    assert_int_equal(cs_engine_conclusion_get(f->e, &f->clin, id, &k[2]), 1);
+    assert_int_equal(k[2].summary.status, CS_CONCLUSION_SIGNED);
+    assert_int_equal(k[2].summary.version, 2);
+    assert_string_equal(k[2].recommendations, "PCI");
+    assert_string_equal(k[2].summary.document_id, first);
+    assert_int_equal(cs_engine_conclusion_get(f->e, &f->spec, id, &k[2]), 1);
+    assert_int_equal(k[2].summary.status, CS_CONCLUSION_DRAFT);
+    assert_string_equal(k[2].recommendations, "PCI, then cardiac rehabilitation");
+    /* signed, it replaces the first document */
+    assert_int_equal(cs_engine_conclusion_sign(f->e, &f->spec, id, 3, f->now, &k[1], &c, &field),
+                     CS_OK);
+    assert_true(cs_uuid_shaped(c->conclusion.document_id));
+    assert_string_not_equal(c->conclusion.document_id, first);
+    assert_string_equal(c->conclusion.replaces, first);
+    assert_int_equal(c->conclusion.signed_version, 3);
+    assert_int_equal(cs_engine_conclusion_get(f->e, &f->clin, id, &k[2]), 1);
+    assert_string_equal(k[2].recommendations, "PCI, then cardiac rehabilitation");
+
+    /* the delivery's progress reaches the summary, announced once */
+    cs_delivery_t d = {.state = CS_DELIVERY_DONE, .attempts = 2, .delivered_at = f->now};
+    f->consult_notices = 0;
+    assert_int_equal(cs_engine_conclusion_delivery(f->e, id, c->conclusion.document_id, &d), CS_OK);
+    assert_true(f->consult_notices >= 2);
+    assert_int_equal(cs_engine_find(f->e, id)->conclusion.delivery.state, CS_DELIVERY_DONE);
+    f->consult_notices = 0;
+    assert_int_equal(cs_engine_conclusion_delivery(f->e, id, c->conclusion.document_id, &d), CS_OK);
+    assert_int_equal(f->consult_notices, 0);
+    /* the replaced document is delivered quietly; unknown consults are not found */
+    assert_int_equal(cs_engine_conclusion_delivery(f->e, id, first, &d), CS_ENOTFOUND);
+    assert_int_equal(cs_engine_conclusion_delivery(f->e, "nope", first, &d), CS_ENOTFOUND);
+
     cs_event_t ev[16];
     int n = cs_engine_history(f->e, &f->coord, id, ev, 16);
     assert_true(n >= 3);
     assert_string_equal(ev[n - 1].kind, "conclusion");
-    assert_string_equal(ev[n - 1].detail, "signed v2");
+    assert_string_equal(ev[n - 1].detail, "signed v3");
     free(k);
 }
 
