@@ -41,15 +41,25 @@ typedef struct {
     const char *content_type;  /* Content-Type header value, or "" */
     const char *file_name;     /* X-File-Name header value as sent (an upload's
                                   name, percent-encoded by the client), or "" */
+    const char *accept;        /* Accept header value, or "" */
     const char *body;          /* request body (POST/PUT), may be NULL */
     size_t body_len;
 } cs_http_request_t;
+
+/* An extra response header: the name in lower case with its colon
+ * ("etag:"), a value without CR or LF; an empty name is no header, and a
+ * malformed one is left out. */
+typedef struct {
+    char name[32];
+    char value[160];
+} cs_http_header_t;
 
 typedef struct {
     int status;                /* e.g. 200 */
     char content_type[64];
     char *body;                /* malloc'd; the server frees it */
     size_t body_len;
+    cs_http_header_t headers[2]; /* optional, e.g. www-authenticate:, etag: */
 } cs_http_response_t;
 
 typedef struct {

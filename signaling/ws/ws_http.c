@@ -18,7 +18,7 @@
 #include "common/common.h"
 
 /* Room for the status line and our headers in front of a response body. */
-#define HDR_ROOM 1024
+#define HDR_ROOM 1536
 
 struct cs_http_txn {
     int method;   /* LWSHUMETH_* */
@@ -28,6 +28,7 @@ struct cs_http_txn {
     char *auth;
     char *ctype;
     char *file_name;
+    char *accept;
     char *body;
     size_t body_len, body_want;
     bool want_body; /* waiting for LWS_CALLBACK_HTTP_BODY_COMPLETION */
@@ -86,10 +87,29 @@ static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned cha
     return 0;
 }
 
+/* The handler's extra headers that are well formed (see cs_http_header_t). */
+static int add_extra_headers(struct lws *wsi, const cs_http_header_t *h, size_t n,
+                             unsigned char **p, unsigned char *end)
+{
+    for (size_t i = 0; h && i < n; i++) {
+        size_t nlen = strnlen(h[i].name, sizeof h[i].name);
+        size_t vlen = strnlen(h[i].value, sizeof h[i].value);
+        if (nlen < 2 || nlen == sizeof h[i].name || vlen == sizeof h[i].value ||
+            h[i].name[nlen - 1] != ':' || strcspn(h[i].name, "\r\n ") != nlen ||
+            strcspn(h[i].value, "\r\n") != vlen)
+            continue;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)h[i].name,
+                                        (const unsigned char *)h[i].value, (int)vlen, p, end))
+            return 1;
+    }
+    return 0;
+}
+
 /* Headers and body go out in one lws_write; lws keeps whatever the socket does
  * not take and finishes it before the transaction may complete. */
 static int send_response(struct lws *wsi, bool head, unsigned int status, const char *ctype,
-                         const char *body, size_t len, bool close)
+                         const char *body, size_t len, bool close,
+                         const cs_http_header_t *extra, size_t n_extra)
 {
     size_t body_room = head ? 0 : len;
     unsigned char *buf = malloc(LWS_PRE + HDR_ROOM + body_room);
@@ -100,6 +120,7 @@ static int send_response(struct lws *wsi, bool head, unsigned int status, const 
         status = 500;
     int bad = lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
               add_security_headers(wsi, &p, end) ||
+              add_extra_headers(wsi, extra, n_extra, &p, end) ||
               lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                           (const unsigned char *)"no-store", 8, &p, end) ||
               (close && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
@@ -117,7 +138,7 @@ static int send_response(struct lws *wsi, bool head, unsigned int status, const 
 
 int cs_ws_http_reply_close(struct lws *wsi, unsigned int status, const char *text)
 {
-    send_response(wsi, false, status, text_plain, text, strlen(text), true);
+    send_response(wsi, false, status, text_plain, text, strlen(text), true, NULL, 0);
     return -1;
 }
 
@@ -129,7 +150,7 @@ static int finish(struct lws *wsi)
 
 static int reply_404(struct lws *wsi, bool head)
 {
-    if (send_response(wsi, head, 404, text_plain, "not found\n", 10, false))
+    if (send_response(wsi, head, 404, text_plain, "not found\n", 10, false, NULL, 0))
         return -1;
     return finish(wsi);
 }
@@ -206,6 +227,7 @@ static void txn_free(struct cs_ws_pss *pss)
     free(tx->auth);
     free(tx->ctype);
     free(tx->file_name);
+    free(tx->accept);
     free(tx->body);
     free(tx);
 }
@@ -284,7 +306,9 @@ static struct cs_http_txn *txn_new(struct lws *wsi, int method, const char *uri,
     tx->auth = copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     tx->ctype = copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
     tx->file_name = copy_custom_header(wsi, "x-file-name:");
-    if (!tx->path || !tx->query || !tx->auth || !tx->ctype || !tx->file_name) {
+    tx->accept = copy_header(wsi, WSI_TOKEN_HTTP_ACCEPT);
+    if (!tx->path || !tx->query || !tx->auth || !tx->ctype || !tx->file_name || !tx->accept) {
+        free(tx->accept);
         free(tx->file_name);
         free(tx->path);
         free(tx->query);
@@ -307,6 +331,7 @@ static int dispatch(struct cs_ws_server *s, struct lws *wsi, struct cs_http_txn 
         .authorization = tx->auth,
         .content_type = tx->ctype,
         .file_name = tx->file_name,
+        .accept = tx->accept,
         .body = tx->body,
         .body_len = tx->body_len,
     };
@@ -327,7 +352,8 @@ static int dispatch(struct cs_ws_server *s, struct lws *wsi, struct cs_http_txn 
     bool ctype_ok = clen > 0 && strcspn(ctype, "\r\n") == clen;
     int r = send_response(wsi, head, (unsigned int)resp.status,
                           ctype_ok ? ctype : "application/octet-stream", resp.body,
-                          resp.body ? resp.body_len : 0, false);
+                          resp.body ? resp.body_len : 0, false, resp.headers,
+                          CS_ARRAY_LEN(resp.headers));
     free(resp.body);
     return r ? -1 : finish(wsi);
 }
