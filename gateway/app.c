@@ -98,6 +98,7 @@ static void ws_tick(void *user, int64_t now_ms)
     cs_server_tick(app->server, now_ms);
     cs_engine_tick(app->engine, now_ms);
     cs_attachments_prune(app, now_ms);
+    cs_app_documents_poll(app, now_ms);
 }
 
 /* ---- start-up loading -------------------------------------------------- */
@@ -165,6 +166,47 @@ static int load_records_token(cs_app_t *app, char *err, size_t errlen)
     return rc;
 }
 
+/* The built-in FHIR record store (docs/RECORDS.md), <data_dir>/records.db.
+ * Writers: fhir_store.write_token_file's token when set, else the outbox's
+ * records token; and the SMART client, whose public key is read now. */
+static int start_records(cs_app_t *app, char *err, size_t errlen)
+{
+    if (!app->cfg.fhir_store_enabled)
+        return CS_OK;
+    char token[sizeof app->records_token] = "", pem[8192] = "", path[CS_PATH_MAX + 32];
+    size_t len = 0;
+    int rc = CS_OK;
+    if (app->cfg.fhir_store_write_token_file[0]) {
+        rc = cs_secret_load_or_create(app->cfg.fhir_store_write_token_file, 32,
+                                      (unsigned char *)token, sizeof token - 1, &len, err, errlen);
+        token[rc ? 0 : len] = '\0';
+    } else {
+        cs_strlcpy(token, app->records_token, sizeof token);
+    }
+    if (!rc && app->cfg.fhir_store_smart_client_id[0] &&
+        cs_file_read(app->cfg.fhir_store_smart_public_key, pem, sizeof pem)) {
+        snprintf(err, errlen, "cannot read fhir_store.smart.public_key %s",
+                 app->cfg.fhir_store_smart_public_key);
+        rc = CS_EIO;
+    }
+    snprintf(path, sizeof path, "%s/records.db", app->cfg.data_dir);
+    cs_records_config_t rcfg = {
+        .identifier_base = app->cfg.records_identifier_base,
+        .write_token = token,
+        .smart_client_id = app->cfg.fhir_store_smart_client_id,
+        .smart_public_pem = pem,
+        .max_body = (size_t)app->cfg.fhir_store_max_body,
+        .auth = app->auth,
+    };
+    if (!rc && !(app->records = cs_records_open(path, &rcfg, &rc)))
+        snprintf(err, errlen, "cannot open the record store %s: %s", path,
+                 rc == CS_EINVAL ? "fhir_store.smart.public_key must be an EC P-384 or RSA "
+                                   "(2048+ bits) public key"
+                                 : cs_strerror(rc));
+    memset(token, 0, sizeof token);
+    return rc;
+}
+
 static int start_signalling(cs_app_t *app, char *err, size_t errlen)
 {
     cs_server_config_t sc;
@@ -191,6 +233,15 @@ static int start_signalling(cs_app_t *app, char *err, size_t errlen)
     return rc;
 }
 
+static size_t max_http_body(const cs_config_t *cfg)
+{
+    size_t max = (size_t)cfg->attachment_max_bytes > (1u << 20) ? (size_t)cfg->attachment_max_bytes
+                                                               : 1u << 20;
+    if (cfg->fhir_store_enabled && (size_t)cfg->fhir_store_max_body > max)
+        max = (size_t)cfg->fhir_store_max_body;
+    return max;
+}
+
 static int start_listening(cs_app_t *app, char *err, size_t errlen)
 {
     static const cs_ws_callbacks_t cb = {ws_open, ws_message, ws_close, ws_http, ws_tick};
@@ -203,10 +254,8 @@ static int start_listening(cs_app_t *app, char *err, size_t errlen)
         .max_message = (size_t)app->cfg.max_message,
         .max_queued_bytes = (size_t)app->cfg.max_queued_bytes,
         .max_connections = (int)app->cfg.max_connections,
-        /* the largest attachment, and room for small JSON bodies */
-        .max_http_body = (size_t)app->cfg.attachment_max_bytes > (1u << 20)
-                             ? (size_t)app->cfg.attachment_max_bytes
-                             : 1u << 20,
+        /* the largest attachment (or FHIR Bundle), and room for small JSON bodies */
+        .max_http_body = max_http_body(&app->cfg),
         .tick_ms = 250,
     };
     int rc;
@@ -228,11 +277,15 @@ int cs_app_start(cs_app_t *app, const cs_config_t *cfg, char *err, size_t errlen
     if (!rc && !(app->auth = cs_app_auth_from_config(&app->cfg, err, errlen)))
         rc = CS_EINVAL;
     if (!rc)
+        rc = start_records(app, err, errlen);
+    if (!rc)
         rc = start_signalling(app, err, errlen);
     if (!rc)
         rc = cs_app_media_start(app, err, errlen);
     if (!rc)
         rc = start_listening(app, err, errlen);
+    if (!rc)
+        rc = cs_app_documents_start(app, err, errlen);
     if (rc)
         cs_app_free(app);
     return rc;
@@ -263,9 +316,11 @@ void cs_app_free(cs_app_t *app)
      * the server; then the transport: closing connections calls back into
      * the server. */
     cs_app_media_stop(app);
+    cs_app_documents_stop(app); /* its worker wakes the loop */
     cs_ws_server_free(app->ws);
     cs_engine_free(app->engine);
     cs_server_free(app->server);
+    cs_records_close(app->records); /* no request can reach it any more */
     cs_auth_free(app->auth);
     cs_storage_close(app->storage);
     memset(app, 0, sizeof *app);

@@ -23,25 +23,6 @@
 #define UNBOUND_TTL_MS (24 * 3600 * 1000LL)
 #define PRUNE_EVERY_MS (60 * 1000LL)
 
-static int json_reply(cs_http_response_t *resp, int status, char *json)
-{
-    resp->status = json ? status : 500;
-    cs_strlcpy(resp->content_type, "application/json", sizeof resp->content_type);
-    resp->body = json;
-    resp->body_len = json ? strlen(json) : 0;
-    return 1;
-}
-
-static int error_reply(cs_http_response_t *resp, int status, int code, const char *message)
-{
-    char *json = NULL;
-    /* message is always one of ours (never echoes the request): no escaping needed */
-    if (asprintf(&json, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", cs_errname(code),
-                 message) < 0)
-        json = NULL;
-    return json_reply(resp, status, json);
-}
-
 /* The first bytes of each allowed type: a PNG named .jpg is refused, and
  * nothing is stored that a browser would sniff as something else. */
 bool cs_attachment_bytes_are(const char *type, const unsigned char *b, size_t n)
@@ -103,19 +84,19 @@ static int upload(cs_app_t *app, const cs_identity_t *who, const cs_http_request
     cs_attachment_t a;
     memset(&a, 0, sizeof a);
     if (!cs_attachment_name_decode(req->file_name, a.ref.name))
-        return error_reply(resp, 400, CS_EINVAL,
+        return cs_http_error_reply(resp, 400, CS_EINVAL,
                            "X-File-Name must be the file's name, percent-encoded, 1-127 bytes");
     if (!media_type(req->content_type, a.ref.type, sizeof a.ref.type) ||
         !cs_attachment_type_allowed(a.ref.type))
-        return error_reply(resp, 400, CS_EINVAL,
+        return cs_http_error_reply(resp, 400, CS_EINVAL,
                            "Content-Type must be image/jpeg, image/png, image/webp or "
                            "application/pdf");
     if (!req->body || req->body_len == 0)
-        return error_reply(resp, 400, CS_EINVAL, "the file is empty");
+        return cs_http_error_reply(resp, 400, CS_EINVAL, "the file is empty");
     if (req->body_len > (size_t)app->cfg.attachment_max_bytes)
-        return error_reply(resp, 413, CS_ETOOBIG, "the file is larger than attachments.max_bytes");
+        return cs_http_error_reply(resp, 413, CS_ETOOBIG, "the file is larger than attachments.max_bytes");
     if (!cs_attachment_bytes_are(a.ref.type, (const unsigned char *)req->body, req->body_len))
-        return error_reply(resp, 400, CS_EINVAL, "the file's content is not of its Content-Type");
+        return cs_http_error_reply(resp, 400, CS_EINVAL, "the file's content is not of its Content-Type");
     a.ref.size = (int64_t)req->body_len;
     cs_strlcpy(a.owner, who->subject, sizeof a.owner);
     cs_strlcpy(a.owner_tenant, who->tenant, sizeof a.owner_tenant);
@@ -127,14 +108,14 @@ static int upload(cs_app_t *app, const cs_identity_t *who, const cs_http_request
         rc = cs_storage_put_attachment(app->storage, &a, req->body, req->body_len,
                                        (int)app->cfg.attachment_max_unbound);
     if (rc == CS_ELIMIT)
-        return error_reply(resp, 429, CS_ELIMIT,
+        return cs_http_error_reply(resp, 429, CS_ELIMIT,
                            "too many files uploaded and not yet sent; send or wait for them");
     if (rc)
-        return error_reply(resp, 503, CS_ESTORAGE, "the file could not be saved; try again");
+        return cs_http_error_reply(resp, 503, CS_ESTORAGE, "the file could not be saved; try again");
     CS_LOGI("attachments", "stored %s (%s, %lld bytes) for %s/%s", a.ref.id, a.ref.type,
             (long long)a.ref.size, who->tenant, who->subject);
     char *body = cs_proto_encode_attachment(&a.ref, a.sha256);
-    return body ? json_reply(resp, 201, body) : error_reply(resp, 500, CS_ENOMEM, "out of memory");
+    return body ? cs_http_json_reply(resp, 201, body) : cs_http_error_reply(resp, 500, CS_ENOMEM, "out of memory");
 }
 
 static int download(cs_app_t *app, const cs_identity_t *who, const char *id,
@@ -146,11 +127,11 @@ static int download(cs_app_t *app, const cs_identity_t *who, const char *id,
     int rc = cs_storage_get_attachment(app->storage, id, &a);
     /* Someone else's file answers exactly like a missing one. */
     if (rc == CS_ENOTFOUND || (rc == CS_OK && !cs_engine_may_read_attachment(app->engine, who, &a)))
-        return error_reply(resp, 404, CS_ENOTFOUND, "no such attachment");
+        return cs_http_error_reply(resp, 404, CS_ENOTFOUND, "no such attachment");
     if (rc == CS_OK)
         rc = cs_storage_read_attachment(app->storage, id, &data, &len);
     if (rc)
-        return error_reply(resp, rc == CS_ENOMEM ? 500 : 503, rc == CS_ENOMEM ? CS_ENOMEM : CS_ESTORAGE,
+        return cs_http_error_reply(resp, rc == CS_ENOMEM ? 500 : 503, rc == CS_ENOMEM ? CS_ENOMEM : CS_ESTORAGE,
                            "the file could not be read; try again");
     resp->status = 200;
     cs_strlcpy(resp->content_type, a.ref.type, sizeof resp->content_type);
@@ -165,18 +146,18 @@ int cs_attachments_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_r
     bool collection = rest[0] == '\0';
     bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     if (collection ? strcmp(req->method, "POST") : !get)
-        return error_reply(resp, 405, CS_EUNSUPPORTED,
+        return cs_http_error_reply(resp, 405, CS_EUNSUPPORTED,
                            collection ? "POST a file here" : "GET an attachment here");
     cs_identity_t who;
     int rc = cs_server_authenticate(app->server, req->authorization, cs_now_ms(), &who);
     if (rc)
-        return error_reply(resp, 401, rc == CS_EEXPIRED ? CS_EEXPIRED : CS_EAUTH,
+        return cs_http_error_reply(resp, 401, rc == CS_EEXPIRED ? CS_EEXPIRED : CS_EAUTH,
                            rc == CS_EEXPIRED ? "your sign-in has expired"
                                              : "sign in first (Authorization: Bearer or Invite)");
     if (collection)
         return upload(app, &who, req, resp);
     if (rest[0] != '/' || !cs_uuid_shaped(rest + 1))
-        return error_reply(resp, 404, CS_ENOTFOUND, "no such attachment");
+        return cs_http_error_reply(resp, 404, CS_ENOTFOUND, "no such attachment");
     return download(app, &who, rest + 1, resp);
 }
 

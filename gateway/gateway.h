@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "media/engine/engine.h"
+#include "records/records.h"
 #include "signaling/auth/auth.h"
 #include "signaling/consult/consult.h"
 #include "signaling/server/server.h"
@@ -22,6 +23,7 @@
 #define CS_VERSION "0.1.0"
 
 typedef struct cs_app_media cs_app_media_t;
+typedef struct cs_app_documents cs_app_documents_t;
 
 typedef struct {
     cs_config_t cfg;
@@ -34,6 +36,8 @@ typedef struct {
     int64_t started_at;
     int64_t attachments_pruned_at; /* wall clock of the last clean-up */
     char records_token[129];      /* bearer token of the outbox (see load_records_token) */
+    cs_records_t *records;        /* the built-in FHIR store (NULL: fhir_store.enabled off) */
+    cs_app_documents_t *documents;
 } cs_app_t;
 
 /* Builds every part; on failure writes a sentence to err and cleans up. */
@@ -58,11 +62,28 @@ void cs_app_media_metrics(cs_app_t *app, FILE *f);
 
 /* http.c: /healthz and /metrics. */
 int cs_http_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp);
+/* A JSON reply (json malloc'd, NULL → 500); returns 1 (handled). */
+int cs_http_json_reply(cs_http_response_t *resp, int status, char *json);
+/* {"error": {"code", "message"}} with a signalling error code; message is a
+ * fixed sentence of ours (not escaped). Returns 1. */
+int cs_http_error_reply(cs_http_response_t *resp, int status, int code, const char *message);
 /* The "# HELP" and "# TYPE" lines of one Prometheus metric. */
 void cs_metric_header(FILE *f, const char *name, const char *type, const char *help);
 /* The header lines and one unlabelled sample. */
 void cs_metric_value(FILE *f, const char *name, const char *type, const char *help,
                      unsigned long long value);
+
+/* documents.c: renders signed conclusions (set as storage's renderer) and
+ * starts the outbox worker (after listening: the built-in store's address
+ * needs the port); stop is safe to call twice. poll runs on every loop turn
+ * (tick and wake): it records finished deliveries and submits the next due. */
+int cs_app_documents_start(cs_app_t *app, char *err, size_t errlen);
+void cs_app_documents_stop(cs_app_t *app);
+void cs_app_documents_poll(cs_app_t *app, int64_t now_ms);
+void cs_app_documents_metrics(cs_app_t *app, FILE *f);
+/* GET /api/documents/<id>/pdf (same credentials as attachments). */
+bool cs_documents_path(const char *path);
+int cs_documents_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp);
 
 /* attachments.c: POST /api/attachments and GET /api/attachments/<id>;
  * returns 1 (always handled). Also prunes old unbound uploads (call from the

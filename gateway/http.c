@@ -2,7 +2,8 @@
  * http.c — the gateway's operational HTTP endpoints:
  *   GET /healthz  200 {"status":"ready"} when storage answers, else 503;
  *   GET /metrics  Prometheus text exposition format 0.0.4;
- * and hands /api/attachments to attachments.c.
+ * and hands /api/attachments to attachments.c and /fhir to the built-in
+ * record store (gateway/records/, when fhir_store.enabled).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,25 @@ static int healthz(cs_app_t *app, cs_http_response_t *resp)
                            : "{\"status\":\"unavailable\",\"reason\":\"storage\"}\n");
     text_response(resp, ok ? 200 : 503, "application/json", body, body ? strlen(body) : 0);
     return 1;
+}
+
+int cs_http_json_reply(cs_http_response_t *resp, int status, char *json)
+{
+    resp->status = json ? status : 500;
+    cs_strlcpy(resp->content_type, "application/json", sizeof resp->content_type);
+    resp->body = json;
+    resp->body_len = json ? strlen(json) : 0;
+    return 1;
+}
+
+int cs_http_error_reply(cs_http_response_t *resp, int status, int code, const char *message)
+{
+    char *json = NULL;
+    /* message is always one of ours (never echoes the request): no escaping needed */
+    if (asprintf(&json, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", cs_errname(code),
+                 message) < 0)
+        json = NULL;
+    return cs_http_json_reply(resp, status, json);
 }
 
 void cs_metric_header(FILE *f, const char *name, const char *type, const char *help)
@@ -90,6 +110,7 @@ static void write_metrics(cs_app_t *app, FILE *f)
     cs_metric_value(f, "consilium_auth_failures_total", "counter", "Refused hello messages.",
                     (unsigned long long)ss.auth_failures);
     cs_app_media_metrics(app, f);
+    cs_app_documents_metrics(app, f);
     cs_metric_value(f, "consilium_uptime_seconds", "gauge", "Seconds since the gateway started.",
                     (unsigned long long)((cs_now_ms() - app->started_at) / 1000));
 }
@@ -107,10 +128,26 @@ static int metrics(cs_app_t *app, cs_http_response_t *resp)
     return 1;
 }
 
+/* /fhir and /fhir/...: the built-in record store, told its own URL (the
+ * port is known only once listening; the SMART audience depends on it). */
+static int records(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp)
+{
+    char base[320];
+    if (cs_records_base_url(app->cfg.public_url, app->cfg.tls_cert[0] != '\0',
+                            app->cfg.listen_address, cs_ws_port(app->ws), base,
+                            sizeof base) != CS_OK)
+        return cs_http_error_reply(resp, 500, CS_ETOOBIG, "public_url is too long");
+    return cs_records_handle(app->records, req, base, cs_now_ms(), resp);
+}
+
 int cs_http_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp)
 {
+    if (app->records && cs_records_path(req->path))
+        return records(app, req, resp);
     if (!strncmp(req->path, "/api/attachments", 16) && (!req->path[16] || req->path[16] == '/'))
         return cs_attachments_handle(app, req, resp);
+    if (cs_documents_path(req->path))
+        return cs_documents_handle(app, req, resp);
     if (strcmp(req->method, "GET") != 0)
         return 0;
     if (strcmp(req->path, "/healthz") == 0)

@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { Gateway, assertErrorReply, cleanup, consultRequest, okConsult, tempDir } from '../lib/gateway.js';
 
-const SET = { 'limits.rate': 1000, 'limits.burst': 1000 };
+// records.url = none: documents stay pending, so summaries read at different times agree.
+const SET = { 'limits.rate': 1000, 'limits.burst': 1000, 'records.url': 'none' };
 
 const u = (role, tenant, subject, extra = {}) => ({ role, tenant, subject, name: `${role} ${subject}`, ...extra });
 const CLIN = { role: 'clinician', tenant: 'kirov', name: 'Фельдшер Анна Петрова', subject: 'concl-clin' };
@@ -58,7 +59,7 @@ async function get(c, consultId) {
   return r.conclusion;
 }
 
-const summaryOf = (c) => ({ status: c.status, version: c.version, updated_at: c.updated_at, signed_at: c.signed_at, author: c.author });
+const summaryOf = (c) => ({ status: c.status, version: c.version, updated_at: c.updated_at, signed_at: c.signed_at, author: c.author, document: c.document });
 
 function assertConclusion(c, { consultId, status, version, content = DRAFT, author = { subject: SPEC.subject, name: SPEC.name } }) {
   assert.equal(c.consult_id, consultId);
@@ -246,8 +247,13 @@ describe('the specialist\'s conclusion', () => {
     }
     for (const c of [spec, spec2, clin, coord, guest, specB]) assert.deepEqual(await get(c, consult.id), signed, `${c.user.role} reads the signed conclusion`);
 
-    // Signed means final.
-    assertError(await spec.request(saveMsg(consult.id, { findings: 'Second thoughts.' })), 'wrong_state');
+    // Signed means final: it is not signed again (a new save starts an
+    // amendment, a new document: documents.test.js).
+    assert.equal(signed.document.version, signed.version, 'signing made a document of this version');
+    assert.match(signed.document.id, /^[0-9a-f-]{36}$/);
+    assert.equal(signed.document.replaces, null);
+    assert.equal(signed.document.delivery.state, 'pending', 'owed to the record (records.url = none here)');
+    assert.equal(signed.document.delivery.next_attempt_at, signed.signed_at, 'due at once');
     assertError(await spec.request({ type: 'conclusion.sign', consult_id: consult.id, version: signed.version }), 'wrong_state');
     assertError(await spec.request({ type: 'conclusion.sign', consult_id: consult.id, version: signed.version + 1 }), 'wrong_state');
     assert.deepEqual(await get(clin, consult.id), signed, 'unchanged');
@@ -339,7 +345,7 @@ describe('conclusions survive a restart', () => {
     assert.deepEqual(await get(spec2, a.id), s);
     assert.equal(await get(clin2, b.id), null, 'a draft is still the author\'s only');
     assert.deepEqual(await get(spec2, b.id), draft);
-    assertError(await spec2.request(saveMsg(a.id)), 'wrong_state');
+    assertError(await spec2.request({ type: 'conclusion.sign', consult_id: a.id, version: s.version }), 'wrong_state');
     assertError(await spec2.request({ type: 'conclusion.sign', consult_id: b.id, version: draft.version + 1 }), 'wrong_state');
     const next = await save(spec2, b.id);
     assert.equal(next.conclusion.version, draft.version + 1, 'versions carry on after a restart');
