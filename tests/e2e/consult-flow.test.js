@@ -13,15 +13,20 @@
 // chat tab; the clinician's WebSocket drops: the room says it is reconnecting,
 // a message sent meanwhile arrives with the history, and the call comes back
 // with a fresh offer; the specialist saves a draft conclusion and signs it;
-// the clinician sees the signed conclusion; the consult ends; the conclusion
-// is still there afterwards (room and list). Screenshots (1366×768) go to
+// the signed document reaches the patient's electronic record (the gateway's
+// built-in record store): the delivery line says so to the specialist and the
+// clinician, the coordinator's card has a "delivered" badge, and "Download
+// PDF" saves the document's PDF; the consult ends; the conclusion is still
+// there afterwards (room and list, in Russian too); the specialist amends it
+// (the others read the signed version meanwhile), signs the amendment, and the
+// clinician reads the new recommendations, delivered again. Screenshots (1366×768) go to
 // tests/e2e/screenshots/30-… upward. Behaviour only: every wait is bounded,
 // nothing asserts how long anything took.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Gateway, BIN, cleanup, tempDir } from '../lib/gateway.js';
 import { openBrowser, closeBrowsers, pageProblems, WEB_ROOT, SHOTS, CHROMIUM, VIEWPORT } from './lib/browser.js';
@@ -37,6 +42,7 @@ const CONCLUSION = {
   code: 'I21.0',
   recommendations: 'Thrombolysis now unless contraindicated; transfer to the PCI centre.',
 };
+const AMENDED = 'Thrombolysis given at 14:40; transfer to the PCI centre by air ambulance; cardiac rehabilitation afterwards.';
 
 let gw;
 let files;
@@ -342,6 +348,39 @@ test('the specialist saves a draft conclusion and signs it', { timeout: 60000 },
   assert.equal(await panel.locator('textarea, input').count(), 0, 'a signed conclusion is a document, not a form');
 });
 
+test('the signed document reaches the patient’s record: the delivery line, the coordinator’s badge, the PDF', { timeout: 60000 }, async () => {
+  const { spec, coord } = pages;
+  const panel = spec.locator('.conclusion-panel');
+  // The built-in record store takes it within a second or two: the line says so, politely, in place.
+  const line = panel.locator('.doc-delivery');
+  assert.equal(await line.getAttribute('role'), 'status');
+  await panel.locator('.doc-delivery[data-state="delivered"]').getByText(/^Delivered to the patient’s electronic record, \d\d:\d\d\.$/).waitFor({ timeout: WAIT });
+  assert.equal(await panel.locator('.doc-delivery .delivery-detail').count(), 0, 'no error under a delivered document');
+  // The coordinator, who chases failed deliveries, sees it on the live card.
+  const live = card(coord, '.panel-live .cards', PATIENT.name);
+  const badge = live.locator('.delivery-badge[data-state="delivered"]');
+  await badge.getByText('Delivered to the record').waitFor({ timeout: WAIT });
+  assert.match(await badge.getAttribute('title'), /^Delivered to the patient’s electronic record, /);
+  await live.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  await shot(coord, '36c-coordinator-delivered');
+  // Download PDF: the document itself, fetched with the Authorization header, saved under a readable name.
+  const pdfButton = panel.getByRole('button', { name: 'Download PDF' });
+  const [download] = await Promise.all([spec.waitForEvent('download', { timeout: WAIT }), pdfButton.click()]);
+  assert.equal(download.suggestedFilename(), 'conclusion-Иван-Сидоров-v2.pdf');
+  assert.match(download.url(), /^blob:http:\/\/127\.0\.0\.1:\d+\//, 'no credentials in any address');
+  const bytes = await readFile(await download.path());
+  assert.equal(bytes.subarray(0, 5).toString('latin1'), '%PDF-');
+  assert.ok(bytes.length > 500, `a PDF of ${bytes.length} bytes`);
+  assert.equal(await pdfButton.isEnabled(), true);
+  assert.equal(await panel.locator('.doc-pdf-error:not([hidden])').count(), 0);
+  // Print stays; the specialist may amend.
+  await panel.getByRole('button', { name: 'Print' }).waitFor();
+  await panel.getByRole('button', { name: 'Amend conclusion' }).waitFor();
+  await panel.locator('.doc-foot').evaluate((el) => el.scrollIntoView({ block: 'end' }));
+  await shot(spec, '36b-conclusion-delivered');
+  assert.deepEqual(await unnamedControls(spec), [], 'every control of the signed document is labelled');
+});
+
 test('the clinician sees the signed conclusion', { timeout: 60000 }, async () => {
   const { clin } = pages;
   await clin.getByRole('tab', { name: 'Conclusion' }).click();
@@ -350,6 +389,10 @@ test('the clinician sees the signed conclusion', { timeout: 60000 }, async () =>
   assert.equal(await doc.locator('.doc-text').first().innerText(), CONCLUSION.findings);
   await doc.getByText(CONCLUSION.recommendations).waitFor();
   await doc.getByText(/Dr Elena Ivanova/).waitFor();
+  const panel = clin.locator('.conclusion-panel');
+  await panel.locator('.doc-delivery[data-state="delivered"]').getByText(/Delivered to the patient’s electronic record/).waitFor({ timeout: WAIT });
+  await panel.getByRole('button', { name: 'Download PDF' }).waitFor();
+  assert.equal(await panel.getByRole('button', { name: 'Amend conclusion' }).count(), 0, 'only the specialist amends');
   await shot(clin, '37-clinician-signed-conclusion');
 });
 
@@ -380,9 +423,61 @@ test('the consult ends; the conclusion is still there, in the room and from the 
   await clin.locator('.conclusion-doc').getByText('Заключение консультанта').waitFor();
   await clin.locator('.conclusion-doc').getByText('Данные обследования').waitFor();
   await clin.locator('.conclusion-doc').getByText('Диагноз (код МКБ-10)').waitFor();
+  await clin.locator('.conclusion-panel .doc-delivery').getByText(/^Передано в электронную медкарту пациента, \d\d:\d\d\.$/).waitFor();
+  await clin.locator('.conclusion-panel').getByRole('button', { name: 'Скачать PDF' }).waitFor();
+  await clin.locator('.conclusion-panel').getByRole('button', { name: 'Печать' }).waitFor();
   await clin.locator('.call-conclusion').evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await shot(clin, '39-case-conclusion-ru');
   await clin.getByRole('button', { name: 'English' }).click();
+});
+
+test('the specialist amends the conclusion: the others read the signed one meanwhile, then the amendment, delivered', { timeout: 90000 }, async () => {
+  const { spec, clin, coord } = pages;
+  const panel = spec.locator('.conclusion-panel');
+  await panel.getByRole('button', { name: 'Amend conclusion' }).click();
+  // The form, prefilled with the signed text, says what it amends; nothing is saved yet.
+  await panel.locator('.concl-amend-note').getByText('Amendment to version 2').waitFor({ timeout: WAIT });
+  await panel.locator('.concl-state').getByText('Amendment to version 2: not saved yet.').waitFor();
+  assert.equal(await panel.getByLabel('Findings').inputValue(), CONCLUSION.findings);
+  assert.equal(await panel.getByLabel('Recommendations').inputValue(), CONCLUSION.recommendations);
+  assert.equal(await panel.getByLabel('Findings').evaluate((el) => el === document.activeElement), true, 'the focus is in the form');
+  // Cancelling before saving goes back to the signed document.
+  await panel.getByRole('button', { name: 'Cancel the amendment' }).click();
+  await panel.locator('.conclusion-doc').getByText(CONCLUSION.recommendations).waitFor();
+  await panel.getByRole('button', { name: 'Amend conclusion' }).click();
+  await panel.getByLabel('Recommendations').fill(AMENDED);
+  await panel.getByRole('button', { name: 'Save draft' }).click();
+  await panel.locator('.concl-state').getByText(/^Amendment to version 2: draft saved \(version 3, /).waitFor({ timeout: WAIT });
+  await panel.locator('.concl-form').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await shot(spec, '42-conclusion-amendment-draft');
+  assert.deepEqual(await unnamedControls(spec), [], 'every control of the amendment form is labelled');
+  // Meanwhile the clinician reads the signed version, and is told an amendment is coming.
+  const cpanel = clin.locator('.conclusion-panel');
+  await cpanel.locator('.concl-state').getByText(/The specialist is preparing an amendment; this version stands until it is signed\./).waitFor({ timeout: WAIT });
+  await cpanel.locator('.conclusion-doc').getByText(CONCLUSION.recommendations).waitFor();
+  // Signing: the confirmation says it replaces the signed document.
+  await panel.getByRole('button', { name: 'Sign', exact: true }).click();
+  const dialog = spec.getByRole('dialog');
+  await dialog.getByRole('heading', { name: 'Sign the amendment?' }).waitFor({ timeout: WAIT });
+  await dialog.getByText(/version 3 .* an amendment to version 2\. It will replace the signed document in the patient’s electronic record/).waitFor();
+  await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
+  const doc = panel.locator('.conclusion-doc');
+  await doc.getByText(AMENDED).waitFor({ timeout: WAIT });
+  await doc.locator('.doc-amended').getByText('Amended version 3: it replaces the conclusion signed earlier.').waitFor();
+  await panel.locator('.doc-delivery[data-state="delivered"]').waitFor({ timeout: WAIT });
+  // The clinician: the new recommendations, delivered to the record again.
+  await cpanel.locator('.conclusion-doc').getByText(AMENDED).waitFor({ timeout: WAIT });
+  assert.equal(await cpanel.locator('.conclusion-doc').getByText(CONCLUSION.recommendations).count(), 0);
+  await cpanel.locator('.doc-delivery[data-state="delivered"]').getByText(/Delivered to the patient’s electronic record/).waitFor({ timeout: WAIT });
+  await cpanel.locator('.concl-state').getByText(/^Signed by Dr Elena Ivanova, /).waitFor();
+  await clin.locator('.call-conclusion').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await shot(clin, '43-clinician-amended-conclusion');
+  // The amended document's PDF, for the clinician this time.
+  const [download] = await Promise.all([clin.waitForEvent('download', { timeout: WAIT }), cpanel.getByRole('button', { name: 'Download PDF' }).click()]);
+  assert.equal(download.suggestedFilename(), 'conclusion-Иван-Сидоров-v3.pdf');
+  assert.equal((await readFile(await download.path())).subarray(0, 5).toString('latin1'), '%PDF-');
+  // The coordinator's finished card: delivered.
+  await card(coord, '.panel-live .finished .cards', PATIENT.name).locator('.delivery-badge[data-state="delivered"]').waitFor({ state: 'attached', timeout: WAIT });
 });
 
 test('a narrow screen shows the room without scrolling sideways', { timeout: 30000 }, async () => {

@@ -130,10 +130,16 @@ export function attachmentUrl(id) {
   return p;
 }
 
-async function fetchBlob(id) {
+function fetchBlob(id) {
+  return fetchAuthorized(`/api/attachments/${encodeURIComponent(id)}`);
+}
+
+/** GET path with the Authorization header (never in the URL) → its body as a Blob;
+ *  failures are AttachmentErrors (also for /api/documents/…, which answers alike). */
+export async function fetchAuthorized(path) {
   let res;
   try {
-    res = await fetch(`/api/attachments/${encodeURIComponent(id)}`, { headers: authHeaders(), cache: 'no-store', credentials: 'omit' });
+    res = await fetch(path, { headers: authHeaders(), cache: 'no-store', credentials: 'omit' });
   } catch {
     throw new AttachmentError(navigator.onLine === false ? 'offline' : 'network', 0);
   }

@@ -9,12 +9,21 @@
 // signed conclusion as a read-only document (conclusion.get), or what state it
 // is in. The text is fetched when the panel opens, after a reconnect and when
 // the consult's conclusion summary changes.
+// Signed, the conclusion is a document on its way to the patient's electronic
+// record: a live line under it says how far (./delivery.js), "Download PDF"
+// fetches the document's PDF (../documents.js), and the consult's specialist
+// can amend it: the form again, prefilled with the signed text and saying
+// which version it amends; signing the amendment makes a new document that
+// replaces the last one. Meanwhile everyone else keeps reading the signed
+// version (the server's conclusion.get does that).
 
 import { h, setChildren, setText, nextId } from '../dom.js';
 import { t, getLang, fmtTime, specialtyLabel } from '../i18n.js';
 import { errorText, invalidField, announce } from '../errors.js';
 import { COMMON_CODES, normaliseCode, isIcd10, hasCyrillic, codeTitle } from '../icd10.js';
 import { confirmDialog, now } from './parts.js';
+import { createDeliveryLine, documentOf } from './delivery.js';
+import { downloadDocumentPdf, safeFileName } from '../documents.js';
 
 const LIMITS = { findings: 8000, recommendations: 8000, diagnosisText: 500 };
 const WRITABLE = new Set(['accepted', 'in_progress', 'ended']);
@@ -41,7 +50,8 @@ export function conclusionDocument(doc, c) {
     h('p', { class: 'doc-signed' },
       h('span', { class: 'badge badge-signed' }, h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: '✓' }), t('concl.signedBadge')),
       ' ',
-      t('concl.signedBy', { name: doc.author?.name || doc.author?.subject || '', time: fmtTime(doc.signed_at, now()) })));
+      t('concl.signedBy', { name: doc.author?.name || doc.author?.subject || '', time: fmtTime(doc.signed_at, now()) })),
+    doc.document?.replaces ? h('p', { class: 'doc-amended', text: t('concl.docAmended', { version: doc.version }) }) : null);
 }
 
 export function createConclusionPanel(ctx, consultId) {
@@ -63,10 +73,26 @@ export function createConclusionPanel(ctx, consultId) {
   let formError = null;    // () => text
   let restored = false;
   let again = false;       // a load was asked for while one ran
+  let amending = false;    // the author chose "Amend" on the signed document (nothing saved yet)
+  let pdfBusy = false;
+  let pdfError = null;
 
   const consult = () => store.get(consultId);
   const author = () => isAuthorOf(consult(), user);
   const signed = () => doc?.status === 'signed' || consult()?.conclusion?.status === 'signed';
+  const writable = () => WRITABLE.has(consult()?.state);
+  /** The author is amending the signed text on screen, not saved yet. */
+  const amendingNow = () => amending && author() && doc?.status === 'signed';
+  /** The signed version the form amends (0: a first conclusion). */
+  const amendedVersion = () => (amendingNow() ? doc.version : doc?.status === 'draft' && doc.document ? doc.document.version : 0);
+  /** The document of the signed text on screen, with the freshest delivery (the summary's, when it is the same one). */
+  function shownDocument() {
+    if (doc?.status !== 'signed') return null;
+    const live = documentOf(consult());
+    const own = doc.document || null;
+    if (live && (own ? live.id === own.id : live.version === doc.version)) return live;
+    return own;
+  }
 
   // ---- the form (built once, so typing is never interrupted) --------------------------------
   const listId = `${uid}-codes`;
@@ -91,13 +117,19 @@ export function createConclusionPanel(ctx, consultId) {
   const signBtn = h('button', { type: 'button', class: 'btn btn-primary', dataset: { focus: 'sign' } }, signLabel);
   const formErr = h('p', { class: 'form-summary', role: 'alert', hidden: true });
   const codeHint = code.box.querySelector('.hint'); // under both diagnosis fields: it is long
+  const amendTitle = h('p', { class: 'amend-title', id: `${uid}-amend` });
+  const amendText = h('p', { class: 'amend-text' });
+  const amendNote = h('div', { class: 'concl-amend-note', hidden: true }, amendTitle, amendText);
+  const cancelLabel = h('span', {});
+  const cancelBtn = h('button', { type: 'button', class: 'btn btn-quiet', hidden: true, dataset: { focus: 'cancel-amend' } }, cancelLabel);
   const form = h('form', { class: 'concl-form', novalidate: true },
+    amendNote,
     findings.box,
     h('div', { class: 'concl-diagnosis-group' }, h('div', { class: 'field-row concl-diagnosis' }, code.box, dtext.box), codeHint),
     datalist,
     recs.box,
     formErr,
-    h('div', { class: 'form-actions' }, saveBtn, signBtn));
+    h('div', { class: 'form-actions' }, saveBtn, signBtn, cancelBtn));
   form.addEventListener('submit', (e) => e.preventDefault());
 
   const values = () => ({
@@ -179,7 +211,11 @@ export function createConclusionPanel(ctx, consultId) {
   function restoreBackup() {
     try {
       const b = JSON.parse(sessionStorage.getItem(BACKUP_KEY + consultId) || 'null');
-      if (b && b.base === (doc?.version || 0) && b.v && !same(b.v, saved())) { fill(b.v); restored = true; }
+      if (b && b.base === (doc?.version || 0) && b.v && !same(b.v, saved())) {
+        fill(b.v);
+        restored = true;
+        if (doc?.status === 'signed') amending = true; // an amendment typed before the reload
+      }
       else sessionStorage.removeItem(BACKUP_KEY + consultId);
     } catch { /* ignore */ }
   }
@@ -204,6 +240,7 @@ export function createConclusionPanel(ctx, consultId) {
       store.apply(reply);
       if (reply.conclusion) doc = reply.conclusion;
       newer = null;
+      if (doc?.status !== 'signed') amending = false;
       fill(saved());
       backup();
       showFormError(null);
@@ -223,14 +260,22 @@ export function createConclusionPanel(ctx, consultId) {
     const problems = check({ complete: true });
     if (problems.length) { showFormError(() => t('concl.v.incomplete')); problems[0].control.focus(); return; }
     showFormError(null);
+    if (amendingNow() && !dirty()) {
+      showFormError(() => t('concl.v.unchanged'));
+      findings.control.focus();
+      return;
+    }
     if (dirty() || !doc) {
       const d = await save({ quiet: true });
       if (!d) return;
     }
+    if (doc.status === 'signed') return; // signed meanwhile (another window): the document is shown
     const version = doc.version;
+    const replaced = doc.document ? doc.document.version : 0;
+    const patient = consult()?.patient?.name || '';
     const ok = await confirmDialog({
-      title: t('concl.confirm.title'),
-      body: t('concl.confirm.body', { version, patient: consult()?.patient?.name || '' }),
+      title: t(replaced ? 'concl.confirm.amendTitle' : 'concl.confirm.title'),
+      body: replaced ? t('concl.confirm.amendBody', { version, signed: replaced, patient }) : t('concl.confirm.body', { version, patient }),
       ok: t('concl.confirm.ok'),
       danger: false,
     });
@@ -241,8 +286,10 @@ export function createConclusionPanel(ctx, consultId) {
       const reply = await ctx.request('conclusion.sign', { consult_id: consultId, version });
       store.apply(reply);
       if (reply.conclusion) doc = reply.conclusion;
+      amending = false;
+      pdfError = null;
       backup();
-      announce(t('concl.signedAnn'));
+      announce(t(replaced ? 'concl.amendSignedAnn' : 'concl.signedAnn'));
     } catch (err) {
       onError(err, 'conclusion.sign');
     } finally {
@@ -266,6 +313,59 @@ export function createConclusionPanel(ctx, consultId) {
   saveBtn.addEventListener('click', () => { if (!busy) save(); });
   signBtn.addEventListener('click', () => { if (!busy) sign(); });
 
+  // ---- the signed document: delivery, PDF, print, amend -----------------------------------
+  const delivery = createDeliveryLine();
+  const pdfLabel = h('span', {});
+  const printLabel = h('span', {});
+  const amendLabel = h('span', {});
+  const pdfBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small', dataset: { focus: 'pdf' } }, pdfLabel);
+  const printBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small', on: { click: () => window.print() } }, printLabel);
+  const amendBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small doc-amend', dataset: { focus: 'amend' } }, amendLabel);
+  const pdfErr = h('p', { class: 'field-error doc-pdf-error', role: 'alert', hidden: true });
+  const docFoot = h('div', { class: 'doc-foot' }, delivery.el, h('div', { class: 'doc-actions' }, amendBtn, pdfBtn, printBtn), pdfErr);
+
+  async function downloadPdf() {
+    const d = shownDocument();
+    if (!d || pdfBusy) return;
+    pdfBusy = true;
+    pdfError = null;
+    renderButtons();
+    try {
+      const p = consult()?.patient || {};
+      await downloadDocumentPdf(d.id, safeFileName(t('concl.pdf.file', { patient: p.name || p.id || '', version: d.version })));
+    } catch (err) {
+      pdfError = err;
+    } finally {
+      pdfBusy = false;
+      renderButtons();
+    }
+  }
+  pdfBtn.addEventListener('click', downloadPdf);
+
+  /** "Amend": the form, prefilled with the signed text, saying which version it amends. */
+  function startAmend() {
+    if (busy || !author() || doc?.status !== 'signed') return;
+    amending = true;
+    delete form.dataset.tried;
+    for (const f of Object.values(fields)) setFieldError(f, null);
+    showFormError(null);
+    fill(saved());
+    restored = false;
+    renderAll();
+    findings.control.focus();
+    announce(t('concl.amend.started', { version: doc.version }));
+  }
+  function cancelAmend() {
+    if (busy || !amendingNow()) return;
+    amending = false;
+    fill(saved());
+    backup();
+    renderAll();
+    amendBtn.focus();
+  }
+  amendBtn.addEventListener('click', startAmend);
+  cancelBtn.addEventListener('click', cancelAmend);
+
   // ---- loading ------------------------------------------------------------------------
 
   /** conclusion.get; replace: take the server's text even over unsaved edits (after a refused sign). */
@@ -281,12 +381,16 @@ export function createConclusionPanel(ctx, consultId) {
       const next = reply.conclusion || null;
       const wasDirty = loaded && author() && dirty();
       const first = !loaded;
+      const prev = doc;
       if (wasDirty && !replace && next && doc && next.version !== doc.version && next.status !== 'signed') {
         newer = next; // keep what is being typed; offer the newer draft
       } else {
         doc = next;
         newer = null;
-        if (!wasDirty || replace || next?.status === 'signed') fill(saved());
+        // An amendment being typed over the same signed version stays; a newer signature ends it.
+        const sameSigned = next?.status === 'signed' && prev?.status === 'signed' && next.version === prev.version;
+        if (!sameSigned) amending = false;
+        if (!(wasDirty && amending && sameSigned) && (!wasDirty || replace || next?.status === 'signed')) fill(saved());
         if (first) restoreBackup();
       }
       loaded = true;
@@ -304,19 +408,28 @@ export function createConclusionPanel(ctx, consultId) {
 
   function renderState() {
     const c = consult();
+    const s = c?.conclusion;
+    const writing = author() && loaded && (amendingNow() || !signed());
     let text = '';
-    if (signed() && doc?.status === 'signed') text = t('concl.state.signed', { name: doc.author?.name || '', time: fmtTime(doc.signed_at, now()) });
-    else if (author() && busy === 'save') text = t('concl.state.saving');
+    if (!writing && signed() && doc?.status === 'signed') {
+      text = t('concl.state.signed', { name: doc.author?.name || '', time: fmtTime(doc.signed_at, now()) });
+      // Others read the signed version while the specialist drafts its amendment.
+      if (!author() && s?.status === 'draft' && s.version > doc.version) text += ` ${t('concl.state.othersAmending')}`;
+    } else if (author() && busy === 'save') text = t('concl.state.saving');
     else if (author() && busy === 'sign') text = t('concl.state.signing');
-    else if (author() && loaded) {
-      const base = doc ? t('concl.state.draft', { version: doc.version, time: fmtTime(doc.updated_at, now()) }) : t('concl.state.none');
+    else if (writing) {
+      const amended = amendedVersion();
+      let base;
+      if (amendingNow()) base = t('concl.state.amendNone', { signed: amended });
+      else if (doc && amended) base = t('concl.state.amendDraft', { signed: amended, version: doc.version, time: fmtTime(doc.updated_at, now()) });
+      else base = doc ? t('concl.state.draft', { version: doc.version, time: fmtTime(doc.updated_at, now()) }) : t('concl.state.none');
       text = dirty() ? `${base} ${t(restored ? 'concl.state.restored' : 'concl.state.unsaved')}` : base;
-    } else if (!author() && c?.conclusion?.status === 'draft') {
-      text = t('concl.state.othersDraft', { name: c.conclusion.author?.name || c.specialist?.name || '', version: c.conclusion.version, time: fmtTime(c.conclusion.updated_at, now()) });
+    } else if (!author() && s?.status === 'draft') {
+      text = t('concl.state.othersDraft', { name: s.author?.name || c.specialist?.name || '', version: s.version, time: fmtTime(s.updated_at, now()) });
     }
     setText(state, text);
-    state.dataset.state = signed() ? 'signed' : doc ? 'draft' : 'none';
-    state.classList.toggle('is-dirty', author() && !signed() && loaded && dirty());
+    state.dataset.state = writing ? (doc && !amendingNow() ? 'draft' : 'none') : signed() ? 'signed' : doc ? 'draft' : 'none';
+    state.classList.toggle('is-dirty', writing && dirty());
   }
 
   function renderButtons() {
@@ -328,6 +441,29 @@ export function createConclusionPanel(ctx, consultId) {
     signBtn.setAttribute('aria-busy', String(busy === 'sign'));
     setText(saveLabel, t(busy === 'save' ? 'concl.saving' : 'concl.save'));
     setText(signLabel, t(busy === 'sign' ? 'concl.signing' : 'concl.sign'));
+    // An amendment: the form says which signed version it amends; before anything is saved, it can be dropped.
+    const amended = amendedVersion();
+    amendNote.hidden = !amended;
+    if (amended) {
+      setText(amendTitle, t('concl.amend.title', { version: amended }));
+      setText(amendText, t('concl.amend.note', { version: amended }));
+      form.setAttribute('aria-labelledby', amendTitle.id);
+    } else form.removeAttribute('aria-labelledby');
+    cancelBtn.hidden = !amendingNow();
+    cancelBtn.disabled = !!busy;
+    setText(cancelLabel, t('concl.amend.cancel'));
+    // The signed document's actions.
+    const d = shownDocument();
+    pdfBtn.hidden = !d;
+    pdfBtn.disabled = pdfBusy;
+    pdfBtn.setAttribute('aria-busy', String(pdfBusy));
+    setText(pdfLabel, t(pdfBusy ? 'concl.pdf.busy' : 'concl.pdf'));
+    setText(printLabel, t('concl.print'));
+    amendBtn.hidden = !(author() && doc?.status === 'signed' && writable());
+    amendBtn.disabled = !!busy || !open;
+    setText(amendLabel, t('concl.amend'));
+    pdfErr.hidden = !pdfError;
+    setText(pdfErr, pdfError ? t('concl.pdf.failed', { reason: errorText(pdfError, 'download') }) : '');
   }
 
   function renderNotice() {
@@ -348,22 +484,24 @@ export function createConclusionPanel(ctx, consultId) {
     const c = consult();
     let mode;
     if (!c) mode = 'none';
+    else if (amendingNow() && writable()) mode = 'form';
     else if (signed()) mode = doc?.status === 'signed' ? 'doc' : 'fetching';
     else if (author() && WRITABLE.has(c.state)) mode = loaded ? 'form' : 'fetching';
     else if (author()) mode = 'closed';
     else mode = 'waiting';
     const key = mode === 'doc' ? `doc|${getLang()}|${doc.version}|${doc.signed_at}` : mode;
     if (body.dataset.mode === key) return;
-    const hadFocus = body.contains(document.activeElement);
+    const active = document.activeElement;
+    const hadFocus = body.contains(active);
     body.dataset.mode = key;
     if (mode === 'form') setChildren(body, form);
-    else if (mode === 'doc') setChildren(body, conclusionDocument(doc, c), h('div', { class: 'doc-actions' },
-      h('button', { type: 'button', class: 'btn btn-secondary btn-small', on: { click: () => window.print() } }, t('concl.print'))));
+    else if (mode === 'doc') setChildren(body, conclusionDocument(doc, c), docFoot);
     else if (mode === 'fetching') setChildren(body, h('p', { class: 'hint', text: t('concl.loading') }));
     else if (mode === 'closed') setChildren(body, h('p', { class: 'hint', text: t('concl.closed', { state: t(`state.${c.state}`) }) }));
     else if (mode === 'waiting') setChildren(body, h('p', { class: 'hint', text: t(c.conclusion ? 'concl.waitingDraft' : 'concl.waiting') }));
     else setChildren(body);
-    if (hadFocus && !body.contains(document.activeElement)) {
+    if (hadFocus && docFoot.contains(active) && body.contains(active)) active.focus(); // the document again (language switch)
+    else if (hadFocus && !body.contains(document.activeElement)) {
       title.setAttribute('tabindex', '-1');
       title.focus();
     }
@@ -382,6 +520,7 @@ export function createConclusionPanel(ctx, consultId) {
 
   function renderAll() {
     setText(title, t('concl.title'));
+    delivery.update(shownDocument());
     renderState();
     renderButtons();
     renderNotice();

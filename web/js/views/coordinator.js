@@ -4,7 +4,10 @@
 // way with who is present and the call's quality per participant (loss, RTT,
 // bitrate, a good/fair/poor badge, from consult.quality), files, the
 // conclusion's state and the case view, and the centre's specialists with
-// their presence.
+// their presence. Consults with a signed conclusion show where its document
+// is on the way to the patient's electronic record (delivered / pending /
+// failed with the reason): coordinators chase the failed ones, so a failure
+// is also announced.
 
 import { h, setText, setChildren, renderKeyed } from '../dom.js';
 import { t, applyI18n, specialtyLabel, fmtTime, getLang } from '../i18n.js';
@@ -16,6 +19,7 @@ import {
   specialtiesText, requestFiles, conclusionLine, caseButton,
 } from './parts.js';
 import { qualityLevel, qualityFigures } from './media.js';
+import { deliveryBadge, documentOf, deliveryState } from './delivery.js';
 
 const QUALITY_ICON = { good: '●', fair: '◆', poor: '▲', unknown: '○' };
 
@@ -193,6 +197,7 @@ export function createCoordinatorView(ctx) {
       isActive(c) ? h('div', { class: 'call-quality', 'aria-live': 'off', hidden: true, dataset: { qualityFor: c.id } }) : null,
       requestFiles(c),
       conclusionLine(c),
+      deliveryBadge(c),
       h('div', { class: 'card-actions' },
         isActive(c) ? actionButton(t('act.end'), () => end(c), { focusName: 'end', ariaLabel: t('act.for', { action: t('act.end'), patient }) }) : null,
         caseButton(ctx, c)));
@@ -245,8 +250,24 @@ export function createCoordinatorView(ctx) {
       }, t('act.dismiss')));
   }
 
+  /** A document that was seen on its way and now failed is announced (not those failed before the page opened). */
+  const deliverySeen = new Map(); // document id → state
+  function announceDeliveries(all) {
+    for (const c of all) {
+      const d = documentOf(c);
+      if (!d) continue;
+      const state = deliveryState(d);
+      const before = deliverySeen.get(d.id);
+      deliverySeen.set(d.id, state);
+      if (state === 'failed' && before && before !== 'failed') {
+        announce(t('coord.ann.deliveryFailed', { patient: c.patient?.name || '', reason: d.delivery?.error || '' }));
+      }
+    }
+  }
+
   function update() {
     const all = store.all();
+    announceDeliveries(all);
     const queue = all.filter(isQueued).sort(queueCompare);
     const live = all.filter(isActive).sort(recentCompare);
     const done = all.filter(isFinal).sort(recentCompare);

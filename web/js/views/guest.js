@@ -22,7 +22,7 @@ export function createGuestView(ctx) {
       c.specialist ? h('p', { class: 'meta', text: t('c.specialist', { name: c.specialist.name }) }) : null,
       timesLine(c),
       participantsList(c, user),
-      c.conclusion?.status === 'signed' ? conclusionLine(c) : null,
+      c.conclusion?.status === 'signed' || c.conclusion?.document ? conclusionLine(c) : null,
       unreadBadge(ctx.chat.unread(c.id)),
       isActive(c) ? h('div', { class: 'card-actions' },
         actionButton(label, async () => ctx.navigate(`#/call/${c.id}`), { variant: 'primary', focusName: 'join' })) : null,

@@ -155,13 +155,15 @@ export function conclusionSummaryText(c) {
   const s = c?.conclusion;
   if (!s) return '';
   if (s.status === 'signed') return t('concl.summary.signed', { name: s.author?.name || c.specialist?.name || '', time: fmtTime(s.signed_at, now()) });
+  // A draft over a signed version: its amendment (the signed document stands meanwhile).
+  if (s.document) return t('concl.summary.amending', { signed: s.document.version, version: s.version, time: fmtTime(s.updated_at, now()) });
   return t('concl.summary.draft', { version: s.version, time: fmtTime(s.updated_at, now()) });
 }
 
 export function conclusionLine(c) {
   if (!c?.conclusion) return null;
   const signed = c.conclusion.status === 'signed';
-  return h('p', { class: ['meta', 'concl-line', signed ? 'is-signed' : 'is-draft'] },
+  return h('p', { class: ['meta', 'concl-line', signed ? 'is-signed' : c.conclusion.document ? 'is-amending' : 'is-draft'] },
     h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: signed ? '✓' : '✎' }), ' ', conclusionSummaryText(c));
 }
 
@@ -174,7 +176,7 @@ export function unreadBadge(n) {
 
 /** Button to the case view (#/call/<id>): "Conclusion" once signed, else "Open case". */
 export function caseButton(ctx, c, { write = false } = {}) {
-  const signed = c.conclusion?.status === 'signed';
+  const signed = c.conclusion?.status === 'signed' || !!c.conclusion?.document; // an amendment's draft: the signed one stands
   const key = signed ? 'act.conclusion' : write ? 'act.writeConclusion' : 'act.openCase';
   return actionButton(t(key), async () => ctx.navigate(`#/call/${c.id}`),
     { variant: 'secondary', focusName: 'case', ariaLabel: t('act.for', { action: t(key), patient: c.patient?.name || '' }) });
