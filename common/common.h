@@ -111,6 +111,13 @@ size_t cs_base64_size(size_t len);
  * len is 0. CS_OK; CS_ETOOBIG when cap < cs_base64_size(len) (out is then
  * the empty string when cap > 0). */
 int cs_base64_encode(const void *data, size_t len, char *out, size_t cap);
+/* The value (0-63) of a base64url character (RFC 4648 section 5), or -1. */
+int cs_base64url_value(unsigned char c);
+/* Decodes len characters of unpadded base64url into out (cap bytes),
+ * refusing what lenient decoders accept: other characters, an impossible
+ * length and non-zero trailing bits (so one value has one spelling). */
+bool cs_base64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
+                         size_t *out_len);
 
 /* ---- string-keyed hash map ---------------------------------------------- */
 

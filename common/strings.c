@@ -114,3 +114,44 @@ int cs_base64_encode(const void *data, size_t len, char *out, size_t cap)
     *o = '\0';
     return CS_OK;
 }
+
+int cs_base64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+bool cs_base64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
+                          size_t *out_len)
+{
+    if (len % 4 == 1 || len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > cap)
+        return false;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = cs_base64url_value((unsigned char)in[i]);
+        if (v < 0)
+            return false;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0)
+        return false;
+    *out_len = n;
+    return true;
+}

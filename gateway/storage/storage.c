@@ -404,15 +404,21 @@ static int read_user_version(sqlite3 *db, int *out)
     return rc;
 }
 
+/* An ordered list of migration scripts: script i takes user_version i to i+1. */
+typedef struct {
+    const char *const *scripts;
+    int n;
+} schema_t;
+
 /* Refuses a schema newer than this build before changing anything in the file
  * (not even its journal mode): a newer gateway's data is left as it was. */
-static int check_version(sqlite3 *db)
+static int check_version(sqlite3 *db, const schema_t *schema)
 {
     int version = 0;
     int rc = read_user_version(db, &version);
     if (rc != SQLITE_OK)
         return open_error(rc);
-    return version < 0 || version > CS_STORAGE_SCHEMA_VERSION ? CS_ESTORAGE : CS_OK;
+    return version < 0 || version > schema->n ? CS_ESTORAGE : CS_OK;
 }
 
 static int configure(sqlite3 *db)
@@ -435,9 +441,9 @@ static int configure(sqlite3 *db)
     return rc == SQLITE_OK ? CS_OK : open_error(rc);
 }
 
-static int apply_migration(sqlite3 *db, int version)
+static int apply_migration(sqlite3 *db, const schema_t *schema, int version)
 {
-    int rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL);
+    int rc = sqlite3_exec(db, schema->scripts[version], NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return open_error(rc);
     char *bump = sqlite3_mprintf("PRAGMA user_version = %d", version + 1);
@@ -451,7 +457,7 @@ static int apply_migration(sqlite3 *db, int version)
 /* One migration (or none when current) in one transaction. The version is read
  * again under the write lock, so two processes opening a new database at once
  * cannot both apply the same script. */
-static int migrate_step(sqlite3 *db, bool *current)
+static int migrate_step(sqlite3 *db, const schema_t *schema, bool *current)
 {
     int version = 0, err;
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -460,13 +466,13 @@ static int migrate_step(sqlite3 *db, bool *current)
     rc = read_user_version(db, &version);
     if (rc != SQLITE_OK)
         err = open_error(rc);
-    else if (version < 0 || version > CS_STORAGE_SCHEMA_VERSION)
+    else if (version < 0 || version > schema->n)
         err = CS_ESTORAGE;
-    else if (version < CS_STORAGE_SCHEMA_VERSION)
-        err = apply_migration(db, version);
+    else if (version < schema->n)
+        err = apply_migration(db, schema, version);
     else
         err = CS_OK;
-    *current = err == CS_OK && version == CS_STORAGE_SCHEMA_VERSION;
+    *current = err == CS_OK && version == schema->n;
     if (err == CS_OK && (rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
         err = open_error(rc);
     if (err != CS_OK && !sqlite3_get_autocommit(db))
@@ -474,12 +480,12 @@ static int migrate_step(sqlite3 *db, bool *current)
     return err;
 }
 
-static int migrate(sqlite3 *db)
+static int migrate(sqlite3 *db, const schema_t *schema)
 {
     bool current = false;
     int err = CS_OK;
     while (err == CS_OK && !current)
-        err = migrate_step(db, &current);
+        err = migrate_step(db, schema, &current);
     return err;
 }
 
@@ -496,18 +502,25 @@ static int prepare_all(cs_storage_t *st)
     return CS_OK;
 }
 
-static int open_db(cs_storage_t *st, const char *path)
+int cs_storage_open_sqlite(const char *path, const char *const *scripts, int n, sqlite3 **out)
 {
+    schema_t schema = {scripts, n};
+    *out = NULL;
     int err = create_private(path);
     if (err != CS_OK)
         return err;
-    int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int rc = sqlite3_open_v2(path, out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK)
         return open_error(rc);
     /* Extended codes tell a duplicate key (CS_EEXIST) from other failures. */
-    sqlite3_extended_result_codes(st->db, 1);
-    sqlite3_busy_timeout(st->db, CS_STORAGE_BUSY_TIMEOUT_MS);
-    return CS_OK;
+    sqlite3_extended_result_codes(*out, 1);
+    sqlite3_busy_timeout(*out, CS_STORAGE_BUSY_TIMEOUT_MS);
+    err = check_version(*out, &schema);
+    if (err == CS_OK)
+        err = configure(*out);
+    if (err == CS_OK)
+        err = migrate(*out, &schema);
+    return err;
 }
 
 cs_storage_t *cs_storage_open(const char *path, int *err)
@@ -525,13 +538,7 @@ cs_storage_t *cs_storage_open(const char *path, int *err)
         *err = CS_ENOMEM;
         return NULL;
     }
-    int rc = open_db(st, path);
-    if (rc == CS_OK)
-        rc = check_version(st->db);
-    if (rc == CS_OK)
-        rc = configure(st->db);
-    if (rc == CS_OK)
-        rc = migrate(st->db);
+    int rc = cs_storage_open_sqlite(path, migrations, CS_STORAGE_SCHEMA_VERSION, &st->db);
     if (rc == CS_OK)
         rc = prepare_all(st);
     if (rc != CS_OK) {

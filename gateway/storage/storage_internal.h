@@ -132,6 +132,17 @@ int cs_storage_exec_stmt(sqlite3_stmt *s);
 /* Resets a statement after reading rows and clears its bindings. */
 void cs_storage_done(sqlite3_stmt *s);
 
+/*
+ * Opens (creating it owner-only: patient data) the SQLite file at path in WAL
+ * mode with synchronous=NORMAL, foreign keys, extended result codes and the
+ * busy timeout, and brings its schema to version n by the ordered scripts
+ * scripts[0..n-1] (script i takes user_version i to i + 1, one transaction
+ * each). A newer schema is refused before anything in the file changes.
+ * *out is set even on failure (close it). CS_OK, CS_EIO, CS_ESTORAGE,
+ * CS_ENOMEM. Shared by consilium.db and the record store's records.db.
+ */
+int cs_storage_open_sqlite(const char *path, const char *const *scripts, int n, sqlite3 **out);
+
 /* A write transaction body: SQLITE_OK or an SQLite error code. */
 typedef int (*cs_storage_tx_fn)(cs_storage_t *st, const void *arg);
 /*

@@ -17,17 +17,14 @@
  * "Patient/<id>" is the column subject_patient, joined with that Patient's
  * identifiers when asked, so a Patient's identifiers are never copied.
  */
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "storage_records_internal.h"
 
-#define RECORDS_BUSY_TIMEOUT_MS 5000
 #define RECORDS_TX_ATTEMPTS 5
 #define RECORDS_RETRY_PAUSE_MS 10
 
@@ -181,24 +178,6 @@ int cs_records_db_err(int rc)
 }
 
 /* Opening: trouble with the file is CS_EIO, content we cannot use CS_ESTORAGE. */
-static int open_err(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_NOMEM:
-        return CS_ENOMEM;
-    case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
-    case SQLITE_PERM:
-    case SQLITE_READONLY:
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_FULL:
-        return CS_EIO;
-    default:
-        return CS_ESTORAGE;
-    }
-}
-
 static void done(sqlite3_stmt *s)
 {
     sqlite3_reset(s);
@@ -219,85 +198,6 @@ int cs_records_bind_text(sqlite3_stmt *s, int i, const char *v)
 }
 
 /* ---- opening ------------------------------------------------------------------- */
-
-static int read_user_version(sqlite3 *db, int *out)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        *out = sqlite3_column_int(s, 0);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* WAL or nothing: a file system without it is refused, not used unsafely. */
-static int configure(sqlite3 *db)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
-    const unsigned char *mode = rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
-    bool wal = mode && strcmp((const char *)mode, "wal") == 0;
-    sqlite3_finalize(s);
-    if (rc != SQLITE_ROW)
-        return open_err(rc);
-    if (!wal)
-        return CS_EIO;
-    rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CS_OK : open_err(rc);
-}
-
-/* One migration (or none when current) in one transaction, the version read
- * again under the write lock. */
-static int migrate_step(sqlite3 *db, bool *current)
-{
-    int version = 0, err = CS_OK;
-    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
-        return open_err(rc);
-    rc = read_user_version(db, &version);
-    if (rc != SQLITE_OK)
-        err = open_err(rc);
-    else if (version < 0 || version > RECORDS_SCHEMA_VERSION)
-        err = CS_ESTORAGE;
-    else if (version < RECORDS_SCHEMA_VERSION) {
-        char bump[64];
-        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version + 1);
-        rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_exec(db, bump, NULL, NULL, NULL);
-        err = rc == SQLITE_OK ? CS_OK : open_err(rc);
-    }
-    *current = err == CS_OK && version == RECORDS_SCHEMA_VERSION;
-    if (err == CS_OK && (rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
-        err = open_err(rc);
-    if (err != CS_OK && !sqlite3_get_autocommit(db))
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return err;
-}
-
-static int open_file(cs_records_db_t *d, const char *path)
-{
-    /* Owner-only before SQLite creates it (0644): patient data. */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-    if (fd < 0)
-        return CS_EIO;
-    close(fd);
-    int rc = sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (rc != SQLITE_OK)
-        return open_err(rc);
-    sqlite3_extended_result_codes(d->db, 1);
-    sqlite3_busy_timeout(d->db, RECORDS_BUSY_TIMEOUT_MS);
-    /* A newer schema is refused before anything in the file changes. */
-    int version = 0;
-    rc = read_user_version(d->db, &version);
-    if (rc != SQLITE_OK)
-        return open_err(rc);
-    return version < 0 || version > RECORDS_SCHEMA_VERSION ? CS_ESTORAGE : CS_OK;
-}
 
 static int prepare_all(cs_records_db_t *d)
 {
@@ -324,11 +224,7 @@ cs_records_db_t *cs_records_db_open(const char *path, int *err)
         *err = CS_ENOMEM;
         return NULL;
     }
-    int rc = open_file(d, path);
-    if (rc == CS_OK)
-        rc = configure(d->db);
-    for (bool current = false; rc == CS_OK && !current;)
-        rc = migrate_step(d->db, &current);
+    int rc = cs_storage_open_sqlite(path, migrations, RECORDS_SCHEMA_VERSION, &d->db);
     if (rc == CS_OK)
         rc = prepare_all(d);
     if (rc != CS_OK) {

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "storage.h"
+#include "storage_internal.h"
 
 struct cs_records_db {
     sqlite3 *db;

@@ -203,51 +203,6 @@ int cs_auth_assertion_sign(const char *private_pem, const char *client_id, const
     return rc;
 }
 
-/* ---- strict base64url ---------------------------------------------------- */
-
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Unpadded base64url, refusing other characters, impossible lengths and
- * non-zero trailing bits (so one signature has one spelling). */
-static bool b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
-                          size_t *out_len)
-{
-    if (len % 4 == 1 || len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > cap)
-        return false;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0)
-            return false;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0)
-        return false;
-    *out_len = n;
-    return true;
-}
-
 /* A segment decoded as a strict JSON object (duplicate keys refused:
  * {"alg":"ES384","alg":"none"} means nothing). NULL when it is not one. */
 static json_t *segment_object(const char *seg, size_t len)
@@ -255,7 +210,7 @@ static json_t *segment_object(const char *seg, size_t len)
     unsigned char *buf = malloc(len / 4 * 3 + 3);
     size_t n = 0;
     json_t *obj = NULL;
-    if (buf && b64url_decode(seg, len, buf, len / 4 * 3 + 3, &n))
+    if (buf && cs_base64url_decode(seg, len, buf, len / 4 * 3 + 3, &n))
         obj = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
     free(buf);
     if (obj && !json_is_object(obj)) {
@@ -280,7 +235,7 @@ static int check_shape(const char *t, size_t dot[2], const char **why)
             if (dots == 2)
                 return fail(why, CS_EAUTH, "client assertion is not a signed JWT");
             dot[dots++] = i;
-        } else if (b64url_value((unsigned char)t[i]) < 0) {
+        } else if (cs_base64url_value((unsigned char)t[i]) < 0) {
             return fail(why, CS_EAUTH, "client assertion is not a signed JWT");
         }
     }
@@ -314,7 +269,7 @@ static int check_signature_encoding(const char *sig, const client_key_t *key, co
     unsigned char raw[SIG_MAX];
     size_t n = 0;
     size_t len = strlen(sig);
-    if (len != (key->sig_len * 4 + 2) / 3 || !b64url_decode(sig, len, raw, sizeof raw, &n) ||
+    if (len != (key->sig_len * 4 + 2) / 3 || !cs_base64url_decode(sig, len, raw, sizeof raw, &n) ||
         n != key->sig_len)
         return fail(why, CS_EAUTH, "client assertion signature is invalid");
     return CS_OK;

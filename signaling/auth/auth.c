@@ -62,54 +62,6 @@ static int fail(const char **why, int code, const char *reason)
     return code;
 }
 
-/* ---- strict base64url ---------------------------------------------------- */
-
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/*
- * Decodes unpadded base64url. Refuses what libjwt's lenient decoder would
- * silently accept: other characters, an impossible length, and non-zero
- * trailing bits (so one signature has exactly one spelling).
- */
-static bool b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
-                          size_t *out_len)
-{
-    if (len % 4 == 1 || len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > cap)
-        return false;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0)
-            return false;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0)
-        return false;
-    *out_len = n;
-    return true;
-}
-
 /* ---- the token's shape and header ---------------------------------------- */
 
 /*
@@ -130,7 +82,7 @@ static int check_shape(const char *token, size_t dot[2], const char **why)
             if (dots == 2)
                 return fail(why, CS_EAUTH, "token is not three dot-separated segments");
             dot[dots++] = i;
-        } else if (b64url_value((unsigned char)token[i]) < 0) {
+        } else if (cs_base64url_value((unsigned char)token[i]) < 0) {
             return fail(why, CS_EAUTH, "token contains characters outside base64url");
         }
     }
@@ -161,7 +113,7 @@ static int read_header_alg(const char *seg, size_t len, alg_t *alg, const char *
 {
     unsigned char buf[HEADER_B64_MAX / 4 * 3];
     size_t n;
-    if (len > HEADER_B64_MAX || !b64url_decode(seg, len, buf, sizeof buf, &n))
+    if (len > HEADER_B64_MAX || !cs_base64url_decode(seg, len, buf, sizeof buf, &n))
         return fail(why, CS_EAUTH, "token header is malformed");
     /* Duplicate keys refused: {"alg":"HS256","alg":"none"} means nothing. */
     json_t *hdr = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
@@ -193,7 +145,7 @@ static int check_signature_encoding(const char *sig, alg_t alg, const char **why
     size_t want = alg == ALG_HS256 ? HS256_SIG_B64_LEN : ES256_SIG_B64_LEN;
     unsigned char raw[64];
     size_t n;
-    if (strlen(sig) != want || !b64url_decode(sig, want, raw, sizeof raw, &n))
+    if (strlen(sig) != want || !cs_base64url_decode(sig, want, raw, sizeof raw, &n))
         return fail(why, CS_EAUTH, "token signature is invalid");
     return CS_OK;
 }
