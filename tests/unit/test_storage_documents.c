@@ -115,16 +115,22 @@ static int sql_exec(fixture_t *f, const char *sql)
     return rc;
 }
 
+/* The fake renderer set, and the test consult stored (ended). */
+static void start(fixture_t *f, renderer_t *r, cs_consult_t *c)
+{
+    cs_event_t ev;
+    cs_storage_set_renderer(f->st, render, r);
+    make_consult(c);
+    make_event(&ev);
+    assert_int_equal(cs_storage_store()->save_consult(f->st, c, &ev), CS_OK);
+}
+
 static void test_signing_owes_delivery(void **state)
 {
     fixture_t *f = *state;
     renderer_t r = {0};
-    cs_storage_set_renderer(f->st, render, &r);
     cs_consult_t c;
-    cs_event_t ev;
-    make_consult(&c);
-    make_event(&ev);
-    assert_int_equal(cs_storage_store()->save_consult(f->st, &c, &ev), CS_OK);
+    start(f, &r, &c);
     assert_int_equal(save(f, &c, 1, "PCI", NULL, NULL), CS_OK);
     assert_int_equal(r.calls, 0); /* drafts are not rendered */
 
@@ -169,12 +175,8 @@ static void test_outbox_outcomes(void **state)
 {
     fixture_t *f = *state;
     renderer_t r = {0};
-    cs_storage_set_renderer(f->st, render, &r);
     cs_consult_t c;
-    cs_event_t ev;
-    make_consult(&c);
-    make_event(&ev);
-    assert_int_equal(cs_storage_store()->save_consult(f->st, &c, &ev), CS_OK);
+    start(f, &r, &c);
     assert_int_equal(save(f, &c, 1, "PCI", DOC1, NULL), CS_OK);
 
     cs_delivery_t d = {.state = CS_DELIVERY_PENDING, .attempts = 1, .next_attempt_at = NOW_MS + 5000};
@@ -213,12 +215,8 @@ static void test_amendment_and_restart(void **state)
 {
     fixture_t *f = *state;
     renderer_t r = {0};
-    cs_storage_set_renderer(f->st, render, &r);
     cs_consult_t c;
-    cs_event_t ev;
-    make_consult(&c);
-    make_event(&ev);
-    assert_int_equal(cs_storage_store()->save_consult(f->st, &c, &ev), CS_OK);
+    start(f, &r, &c);
     assert_int_equal(save(f, &c, 1, "PCI", DOC1, NULL), CS_OK);
     /* the amendment's draft: the conclusion row becomes a draft again, the
      * signed text stays readable from the document */
