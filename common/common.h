@@ -111,8 +111,10 @@ size_t cs_base64_size(size_t len);
  * len is 0. CS_OK; CS_ETOOBIG when cap < cs_base64_size(len) (out is then
  * the empty string when cap > 0). */
 int cs_base64_encode(const void *data, size_t len, char *out, size_t cap);
-/* The value (0-63) of a base64url character (RFC 4648 section 5), or -1. */
-int cs_base64url_value(unsigned char c);
+/* The value (0-63) of a base64 character, or -1: the standard alphabet
+ * (RFC 4648 section 4, + and /) or, with url, base64url (section 5, - and _).
+ * '=' is not a value. */
+int cs_base64_value(unsigned char c, bool url);
 /* Decodes len characters of unpadded base64url into out (cap bytes),
  * refusing what lenient decoders accept: other characters, an impossible
  * length and non-zero trailing bits (so one value has one spelling). */

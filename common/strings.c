@@ -115,7 +115,7 @@ int cs_base64_encode(const void *data, size_t len, char *out, size_t cap)
     return CS_OK;
 }
 
-int cs_base64url_value(unsigned char c)
+int cs_base64_value(unsigned char c, bool url)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -123,9 +123,9 @@ int cs_base64url_value(unsigned char c)
         return c - 'a' + 26;
     if (c >= '0' && c <= '9')
         return c - '0' + 52;
-    if (c == '-')
+    if (c == (url ? '-' : '+'))
         return 62;
-    if (c == '_')
+    if (c == (url ? '_' : '/'))
         return 63;
     return -1;
 }
@@ -139,7 +139,7 @@ bool cs_base64url_decode(const char *in, size_t len, unsigned char *out, size_t 
     unsigned bits = 0;
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        int v = cs_base64url_value((unsigned char)in[i]);
+        int v = cs_base64_value((unsigned char)in[i], true);
         if (v < 0)
             return false;
         acc = (acc << 6) | (uint32_t)v;

@@ -177,21 +177,6 @@ int cs_fhir_date_range(const char *s, int64_t *lo, int64_t *hi)
 
 /* ---- base64 ------------------------------------------------------------------ */
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 static bool b64_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -210,7 +195,7 @@ int cs_fhir_base64_decode(const char *in, size_t len, unsigned char **out, size_
         unsigned char c = (unsigned char)in[i];
         if (b64_space(c))
             continue;
-        int v = c == '=' ? 0 : b64_value(c);
+        int v = c == '=' ? 0 : cs_base64_value(c, false);
         /* '=' only in the last two places of the last group */
         if (v < 0 || (c == '=' && quad < 2) || (c != '=' && pad)) {
             free(buf);

@@ -16,17 +16,11 @@
 /* A row callback's "found it, stop" (each_row stops on anything but CS_OK). */
 #define ROW_FOUND 1
 
-static const char *const state_names[CS_DELIVERY_STATE_COUNT] = {
-    [CS_DELIVERY_NONE] = "none",
-    [CS_DELIVERY_PENDING] = "pending",
-    [CS_DELIVERY_DONE] = "delivered",
-    [CS_DELIVERY_FAILED] = "failed",
-};
-
+/* States are stored as their wire names (cs_delivery_state_name). */
 static int parse_state(const char *name, cs_delivery_state_t *out)
 {
     for (int i = CS_DELIVERY_PENDING; name && i < CS_DELIVERY_STATE_COUNT; i++) {
-        if (!strcmp(name, state_names[i])) {
+        if (!strcmp(name, cs_delivery_state_name((cs_delivery_state_t)i))) {
             *out = (cs_delivery_state_t)i;
             return CS_OK;
         }
@@ -248,7 +242,7 @@ static int write_outbox_update(cs_storage_t *st, const void *arg)
     const outbox_update_t *u = arg;
     binder_t b = binder(st, CS_STMT_UPDATE_OUTBOX);
     bind_text(&b, 1, u->document_id, CS_ID_MAX);
-    bind_name(&b, 2, state_names[u->d->state]);
+    bind_name(&b, 2, cs_delivery_state_name(u->d->state));
     bind_int(&b, 3, u->d->attempts);
     bind_int(&b, 4, u->d->next_attempt_at);
     bind_int(&b, 5, u->d->delivered_at);

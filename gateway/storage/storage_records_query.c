@@ -57,24 +57,28 @@ static void qb_int(qb_t *q, int64_t v)
     sqlite3_str_appendf(q->s, "?%d", ++q->n);
 }
 
+/* " AND <alias>.system = ? AND <alias>.value = ?" for identifier p. */
+static void ident_match(qb_t *q, const char *alias, const cs_records_ident_t *p)
+{
+    sqlite3_str_appendf(q->s, " AND %s.system = ", alias);
+    qb_text(q, p->system);
+    sqlite3_str_appendf(q->s, " AND %s.value = ", alias);
+    qb_text(q, p->value);
+}
+
 /* Whether resource alias x is about the viewer's patient identifier:
  * subject.identifier, or a subject Patient carrying it. */
 static void about_patient(qb_t *q, const char *x, const cs_records_ident_t *p)
 {
     sqlite3_str_appendf(q->s,
-                        "(EXISTS (SELECT 1 FROM subjects s WHERE s.type = %s.type"
-                        " AND s.id = %s.id AND s.system = ",
+                        "(EXISTS (SELECT 1 FROM subjects s WHERE s.type = %s.type AND s.id = %s.id",
                         x, x);
-    qb_text(q, p->system);
-    qb_sql(q, " AND s.value = ");
-    qb_text(q, p->value);
+    ident_match(q, "s", p);
     sqlite3_str_appendf(q->s,
                         ") OR EXISTS (SELECT 1 FROM identifiers i WHERE i.type = 'Patient'"
-                        " AND i.id = %s.subject_patient AND i.system = ",
+                        " AND i.id = %s.subject_patient",
                         x);
-    qb_text(q, p->system);
-    qb_sql(q, " AND i.value = ");
-    qb_text(q, p->value);
+    ident_match(q, "i", p);
     qb_sql(q, "))");
 }
 
@@ -83,10 +87,8 @@ static void visible_to_patient(qb_t *q, const cs_records_ident_t *p)
     qb_sql(q, "(");
     about_patient(q, "r", p);
     qb_sql(q, " OR (r.type = 'Patient' AND EXISTS (SELECT 1 FROM identifiers i"
-              " WHERE i.type = 'Patient' AND i.id = r.id AND i.system = ");
-    qb_text(q, p->system);
-    qb_sql(q, " AND i.value = ");
-    qb_text(q, p->value);
+              " WHERE i.type = 'Patient' AND i.id = r.id");
+    ident_match(q, "i", p);
     qb_sql(q, ")) OR (r.type = 'Binary' AND EXISTS (SELECT 1 FROM links l JOIN resources d"
               " ON d.type = l.type AND d.id = l.id WHERE l.binary_id = r.id AND ");
     about_patient(q, "d", p);
@@ -173,8 +175,7 @@ static void in_list(qb_t *q, const char *col, const cs_records_cond_t *c)
     qb_sql(q, ")");
 }
 
-/* FHIR's date prefixes on ranges: the resource's [date_lo, date_hi) against
- * the value's [lo, hi); ge is gt or contained, le is lt or contained. */
+/* The resource's [date_lo, date_hi) lies within the value's [lo, hi). */
 static void contained(qb_t *q, const cs_records_cond_t *c)
 {
     qb_sql(q, "(r.date_lo >= ");

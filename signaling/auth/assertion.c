@@ -235,7 +235,7 @@ static int check_shape(const char *t, size_t dot[2], const char **why)
             if (dots == 2)
                 return fail(why, CS_EAUTH, "client assertion is not a signed JWT");
             dot[dots++] = i;
-        } else if (cs_base64url_value((unsigned char)t[i]) < 0) {
+        } else if (cs_base64_value((unsigned char)t[i], true) < 0) {
             return fail(why, CS_EAUTH, "client assertion is not a signed JWT");
         }
     }

@@ -82,7 +82,7 @@ static int check_shape(const char *token, size_t dot[2], const char **why)
             if (dots == 2)
                 return fail(why, CS_EAUTH, "token is not three dot-separated segments");
             dot[dots++] = i;
-        } else if (cs_base64url_value((unsigned char)token[i]) < 0) {
+        } else if (cs_base64_value((unsigned char)token[i], true) < 0) {
             return fail(why, CS_EAUTH, "token contains characters outside base64url");
         }
     }

@@ -72,6 +72,18 @@ void on_chat_history(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t n
     free(msgs);
 }
 
+/* The answer to a save or a sign (ok with the consult and the conclusion, or
+ * the error); frees k, the handler's scratch. */
+static void reply_conclusion(cs_server_t *s, session_t *ss, const cs_msg_t *m, int rc,
+                             const char *field, const cs_consult_t *c, cs_conclusion_t *k)
+{
+    if (rc)
+        notes_error(s, ss, m, rc, field);
+    else
+        session_send(s, ss, cs_proto_encode_ok_with(m->req_id, c, NULL, k));
+    free(k);
+}
+
 void on_conclusion_save(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
 {
     cs_conclusion_t *k = scratch(s, ss, m, sizeof *k);
@@ -81,11 +93,7 @@ void on_conclusion_save(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_
     const char *field = NULL;
     int rc = cs_engine_conclusion_save(s->engine, &ss->id, m->u.conclusion_save.consult_id,
                                        &m->u.conclusion_save.draft, now, k, &c, &field);
-    if (rc)
-        notes_error(s, ss, m, rc, field);
-    else
-        session_send(s, ss, cs_proto_encode_ok_with(m->req_id, c, NULL, k));
-    free(k);
+    reply_conclusion(s, ss, m, rc, field, c, k);
 }
 
 void on_conclusion_sign(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
@@ -97,11 +105,7 @@ void on_conclusion_sign(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_
     const char *field = NULL;
     int rc = cs_engine_conclusion_sign(s->engine, &ss->id, m->u.conclusion_sign.consult_id,
                                        m->u.conclusion_sign.version, now, k, &c, &field);
-    if (rc)
-        notes_error(s, ss, m, rc, field);
-    else
-        session_send(s, ss, cs_proto_encode_ok_with(m->req_id, c, NULL, k));
-    free(k);
+    reply_conclusion(s, ss, m, rc, field, c, k);
 }
 
 void on_conclusion_get(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
