@@ -28,6 +28,7 @@ struct cs_app_documents {
     char url[512];              /* where documents go */
     bool in_flight;             /* the worker holds `current` */
     cs_outbox_item_t current;   /* (its bundle freed once submitted) */
+    int64_t quiet_until;        /* after a failed outbox write: no post before */
     uint64_t outcomes[3];       /* delivered, retried, refused since start */
 };
 
@@ -231,9 +232,11 @@ static void record_result(cs_app_documents_t *d, const cs_outbox_result_t *r, in
     next_state(app, it, r, now, &next);
     int rc = cs_storage_outbox_update(app->storage, it->document_id, &next, r->location, now);
     if (rc) {
-        /* The row stays as it was (due): it is posted again, harmlessly. */
+        /* The row stays as it was (due): it is posted again, harmlessly,
+         * once the database has had a moment. */
         CS_LOGE("documents", "document %s: cannot record its delivery: %s", it->document_id,
                 cs_strerror(rc));
+        d->quiet_until = now + app->cfg.records_retry_min_ms;
         return;
     }
     if (next.state == CS_DELIVERY_DONE)
@@ -279,7 +282,7 @@ void cs_app_documents_poll(cs_app_t *app, int64_t now_ms)
     cs_outbox_result_t r;
     if (d->in_flight && cs_outbox_take(d->outbox, &r) == 1)
         record_result(d, &r, now_ms);
-    if (!d->in_flight && cs_outbox_idle(d->outbox))
+    if (!d->in_flight && now_ms >= d->quiet_until && cs_outbox_idle(d->outbox))
         submit_due(d, now_ms);
 }
 
