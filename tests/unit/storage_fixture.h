@@ -67,4 +67,34 @@ static inline void reopen(fixture_t *f)
     open_fixture_db(f);
 }
 
+/* A minimal consult of kirov's clinician petrova, in state, made at t. */
+static inline void fixture_consult(cs_consult_t *c, const char *id, cs_state_t state, int64_t t)
+{
+    memset(c, 0, sizeof *c);
+    cs_strlcpy(c->id, id, sizeof c->id);
+    strcpy(c->tenant, "kirov");
+    strcpy(c->patient.id, "MRN-1");
+    strcpy(c->specialty, "cardiology");
+    strcpy(c->reason, "r");
+    strcpy(c->clinician, "petrova");
+    c->state = state;
+    c->created_at = c->updated_at = t;
+    strcpy(c->participants[0].subject, "petrova");
+    strcpy(c->participants[0].tenant, "kirov");
+    c->n_participants = 1;
+}
+
+/* An audit event of kind by the specialist ivanova, at t, in state. */
+static inline void fixture_event(cs_event_t *ev, const char *id, const char *kind,
+                                 cs_state_t state, int64_t t)
+{
+    memset(ev, 0, sizeof *ev);
+    cs_strlcpy(ev->consult_id, id, sizeof ev->consult_id);
+    cs_strlcpy(ev->kind, kind, sizeof ev->kind);
+    ev->from = ev->to = state;
+    strcpy(ev->actor, "ivanova");
+    ev->actor_role = CS_ROLE_SPECIALIST;
+    ev->at = t;
+}
+
 #endif

@@ -46,33 +46,6 @@ static int render(void *user, const cs_consult_t *c, const cs_conclusion_t *k,
     return CS_OK;
 }
 
-static void make_consult(cs_consult_t *c)
-{
-    memset(c, 0, sizeof *c);
-    strcpy(c->id, CONSULT);
-    strcpy(c->tenant, "kirov");
-    strcpy(c->patient.id, "MRN-1");
-    strcpy(c->specialty, "cardiology");
-    strcpy(c->reason, "r");
-    strcpy(c->clinician, "petrova");
-    c->state = CS_STATE_ENDED;
-    c->created_at = c->updated_at = NOW_MS;
-    strcpy(c->participants[0].subject, "petrova");
-    strcpy(c->participants[0].tenant, "kirov");
-    c->n_participants = 1;
-}
-
-static void make_event(cs_event_t *ev)
-{
-    memset(ev, 0, sizeof *ev);
-    strcpy(ev->consult_id, CONSULT);
-    strcpy(ev->kind, "conclusion");
-    ev->from = ev->to = CS_STATE_ENDED;
-    strcpy(ev->actor, "ivanova");
-    ev->actor_role = CS_ROLE_SPECIALIST;
-    ev->at = NOW_MS;
-}
-
 /* Saves version `version` of the conclusion, signed with document doc
  * replacing `replaces` when doc is non-NULL, else as a draft. */
 static int save(fixture_t *f, cs_consult_t *c, int version, const char *text, const char *doc,
@@ -80,7 +53,7 @@ static int save(fixture_t *f, cs_consult_t *c, int version, const char *text, co
 {
     cs_conclusion_t *k = calloc(1, sizeof *k);
     cs_event_t ev;
-    make_event(&ev);
+    fixture_event(&ev, CONSULT, "conclusion", CS_STATE_ENDED, NOW_MS);
     strcpy(k->consult_id, CONSULT);
     k->summary.status = doc ? CS_CONCLUSION_SIGNED : CS_CONCLUSION_DRAFT;
     k->summary.version = version;
@@ -120,8 +93,8 @@ static void start(fixture_t *f, renderer_t *r, cs_consult_t *c)
 {
     cs_event_t ev;
     cs_storage_set_renderer(f->st, render, r);
-    make_consult(c);
-    make_event(&ev);
+    fixture_consult(c, CONSULT, CS_STATE_ENDED, NOW_MS);
+    fixture_event(&ev, CONSULT, "conclusion", CS_STATE_ENDED, NOW_MS);
     assert_int_equal(cs_storage_store()->save_consult(f->st, c, &ev), CS_OK);
 }
 

@@ -38,39 +38,12 @@ static void make_attachment(cs_attachment_t *a, int n, const char *owner, size_t
     a->created_at = NOW_MS - n;
 }
 
-static void make_consult(cs_consult_t *c)
-{
-    memset(c, 0, sizeof *c);
-    strcpy(c->id, CONSULT);
-    strcpy(c->tenant, "kirov");
-    strcpy(c->patient.id, "MRN-1");
-    strcpy(c->specialty, "cardiology");
-    strcpy(c->reason, "r");
-    strcpy(c->clinician, "petrova");
-    c->state = CS_STATE_IN_PROGRESS;
-    c->created_at = c->updated_at = NOW_MS;
-    strcpy(c->participants[0].subject, "petrova");
-    strcpy(c->participants[0].tenant, "kirov");
-    c->n_participants = 1;
-}
-
-static void make_event(cs_event_t *ev, const char *kind)
-{
-    memset(ev, 0, sizeof *ev);
-    strcpy(ev->consult_id, CONSULT);
-    strcpy(ev->kind, kind);
-    ev->from = ev->to = CS_STATE_IN_PROGRESS;
-    strcpy(ev->actor, "ivanova");
-    ev->actor_role = CS_ROLE_SPECIALIST;
-    ev->at = NOW_MS;
-}
-
-/* Stores the test consult (make_consult) with a first event; c is filled. */
+/* Stores the test consult (fixture_consult) with a first event; c is filled. */
 static void save_test_consult(fixture_t *f, cs_consult_t *c)
 {
     cs_event_t ev;
-    make_consult(c);
-    make_event(&ev, "state");
+    fixture_consult(c, CONSULT, CS_STATE_IN_PROGRESS, NOW_MS);
+    fixture_event(&ev, CONSULT, "state", CS_STATE_IN_PROGRESS, NOW_MS);
     assert_int_equal(cs_storage_store()->save_consult(f->st, c, &ev), CS_OK);
 }
 
@@ -136,8 +109,8 @@ static void test_request_binds_attachments(void **state)
     assert_int_equal(cs_storage_put_attachment(f->st, &a2, b, 4, 20), CS_OK);
     cs_consult_t c;
     cs_event_t ev;
-    make_consult(&c);
-    make_event(&ev, "state");
+    fixture_consult(&c, CONSULT, CS_STATE_IN_PROGRESS, NOW_MS);
+    fixture_event(&ev, CONSULT, "state", CS_STATE_IN_PROGRESS, NOW_MS);
     c.attachments[0] = a2.ref;
     c.attachments[1] = a1.ref;
     c.n_attachments = 2;
@@ -224,7 +197,7 @@ static void test_chat_numbering_paging_attachments(void **state)
     /* a message naming another consult's file is refused, nothing kept */
     cs_consult_t c2 = c;
     strcpy(c2.id, "9b2c1f7e-3d0a-4c55-8e0b-000000000002");
-    make_event(&ev, "state");
+    fixture_event(&ev, CONSULT, "state", CS_STATE_IN_PROGRESS, NOW_MS);
     strcpy(ev.consult_id, c2.id);
     assert_int_equal(store->save_consult(f->st, &c2, &ev), CS_OK);
     memset(&out[0], 0, sizeof out[0]);
@@ -260,7 +233,7 @@ static void test_conclusion_draft_sign_final(void **state)
     strcpy(k->diagnosis_text, "Острый трансмуральный инфаркт передней стенки");
     strcpy(k->recommendations, "PCI");
     c.conclusion = k->summary;
-    make_event(&ev, "conclusion");
+    fixture_event(&ev, CONSULT, "conclusion", CS_STATE_IN_PROGRESS, NOW_MS);
     assert_int_equal(store->save_conclusion(f->st, &c, k, &ev), CS_OK);
     k->summary.version = 2;
     strcpy(k->recommendations, "PCI within 90 minutes");
