@@ -18,7 +18,9 @@ PORT     ?= 8080
 PKGS := libwebsockets:libwebsockets-dev jansson:libjansson-dev sqlite3:libsqlite3-dev \
         libjwt:libjwt-dev openssl:libssl-dev cmocka:libcmocka-dev \
         libsrtp2:libsrtp2-dev nice:libnice-dev libcurl:libcurl4-openssl-dev \
-        pangocairo:libpango1.0-dev cairo:libcairo2-dev
+        pangocairo:libpango1.0-dev cairo:libcairo2-dev \
+        vpx:libvpx-dev opus:libopus-dev libavformat:libavformat-dev \
+        libavcodec:libavcodec-dev libavutil:libavutil-dev
 
 missing   = $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(firstword $(subst :, ,$(p))) && echo y),,$(word 2,$(subst :, ,$(p)))))
 
@@ -30,7 +32,8 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
-LIB_PCS   := libwebsockets jansson sqlite3 libjwt openssl libsrtp2 nice libcurl pangocairo cairo
+LIB_PCS   := libwebsockets jansson sqlite3 libjwt openssl libsrtp2 nice libcurl pangocairo cairo \
+             vpx opus libavformat libavcodec libavutil
 LIB_CFLAGS = $(shell pkg-config --cflags $(LIB_PCS) 2>/dev/null)
 LIB_LIBS   = $(shell pkg-config --libs $(LIB_PCS) 2>/dev/null) -lpthread -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
