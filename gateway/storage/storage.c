@@ -228,6 +228,42 @@ static const char *const migrations[] = {
     "    AND EXISTS (SELECT 1 FROM documents WHERE consult_id = OLD.consult_id"
     "                AND version = OLD.version))"
     "  BEGIN SELECT RAISE(ABORT, 'signed conclusion'); END;",
+    /* 3 → 4: recording (who asked, who consented, the files and what became
+     * of them; docs/PROTOCOL.md "Recording"). */
+    "CREATE TABLE recordings ("
+    "  consult_id          TEXT    NOT NULL PRIMARY KEY REFERENCES consults (id),"
+    "  state               TEXT    NOT NULL CHECK (state IN ('off', 'consent', 'on')),"
+    "  requested_by        TEXT    NOT NULL,"
+    "  requested_by_tenant TEXT    NOT NULL,"
+    "  requested_by_name   TEXT    NOT NULL,"
+    "  requested_at        INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE recording_consents ("
+    "  consult_id TEXT    NOT NULL REFERENCES consults (id),"
+    "  idx        INTEGER NOT NULL,"
+    "  subject    TEXT    NOT NULL,"
+    "  tenant     TEXT    NOT NULL,"
+    "  name       TEXT    NOT NULL,"
+    "  answer     TEXT    NOT NULL CHECK (answer IN ('pending', 'given', 'refused')),"
+    "  at         INTEGER NOT NULL,"
+    "  PRIMARY KEY (consult_id, idx)"
+    ") STRICT;"
+    "CREATE TABLE recording_files ("
+    "  id          TEXT    NOT NULL PRIMARY KEY,"
+    "  consult_id  TEXT    NOT NULL REFERENCES consults (id),"
+    "  idx         INTEGER NOT NULL,"
+    "  state       TEXT    NOT NULL"
+    "              CHECK (state IN ('recording', 'queued', 'processing', 'ready', 'failed')),"
+    "  started_at  INTEGER NOT NULL,"
+    "  stopped_at  INTEGER NOT NULL,"
+    "  progress    INTEGER NOT NULL,"
+    "  duration_ms INTEGER NOT NULL,"
+    "  size        INTEGER NOT NULL,"
+    "  incomplete  INTEGER NOT NULL,"
+    "  error       TEXT    NOT NULL,"
+    "  UNIQUE (consult_id, idx)"
+    ") STRICT;"
+    "CREATE INDEX recording_files_state ON recording_files (state, started_at);",
 };
 
 #define CS_STORAGE_SCHEMA_VERSION ((int)CS_ARRAY_LEN(migrations))
@@ -351,6 +387,37 @@ static const char *const stmt_sql[CS_STMT_COUNT] = {
         " last_error = ?6, location = ?7, updated_at = ?8 WHERE document_id = ?1",
     [CS_STMT_COUNT_OUTBOX] = "SELECT state, count(*) FROM outbox GROUP BY state",
     [CS_STMT_GET_DOCUMENT_PDF] = "SELECT consult_id, pdf FROM documents WHERE id = ?1",
+    [CS_STMT_UPSERT_RECORDING] =
+        "INSERT INTO recordings (consult_id, state, requested_by, requested_by_tenant,"
+        " requested_by_name, requested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT (consult_id) DO UPDATE SET state = excluded.state,"
+        " requested_by = excluded.requested_by,"
+        " requested_by_tenant = excluded.requested_by_tenant,"
+        " requested_by_name = excluded.requested_by_name, requested_at = excluded.requested_at",
+    [CS_STMT_DELETE_CONSENTS] = "DELETE FROM recording_consents WHERE consult_id = ?1",
+    [CS_STMT_INSERT_CONSENT] =
+        "INSERT INTO recording_consents (consult_id, idx, subject, tenant, name, answer, at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [CS_STMT_UPSERT_RECFILE] =
+        "INSERT INTO recording_files (" CS_RECFILE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+        " ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
+        " stopped_at = excluded.stopped_at, progress = excluded.progress,"
+        " duration_ms = excluded.duration_ms, size = excluded.size,"
+        " incomplete = excluded.incomplete, error = excluded.error",
+    [CS_STMT_UPDATE_RECFILE] =
+        "UPDATE recording_files SET state = ?2, stopped_at = ?3, progress = ?4,"
+        " duration_ms = ?5, size = ?6, incomplete = ?7, error = ?8 WHERE id = ?1",
+    [CS_STMT_LOAD_RECORDING] =
+        "SELECT state, requested_by, requested_by_tenant, requested_by_name, requested_at"
+        " FROM recordings WHERE consult_id = ?1",
+    [CS_STMT_LOAD_CONSENTS] = "SELECT subject, tenant, name, answer, at FROM recording_consents"
+                              " WHERE consult_id = ?1 ORDER BY idx",
+    [CS_STMT_LOAD_RECFILES] = "SELECT " CS_RECFILE_COLUMNS " FROM recording_files"
+                              " WHERE consult_id = ?1 ORDER BY idx",
+    [CS_STMT_GET_RECFILE] = "SELECT " CS_RECFILE_COLUMNS " FROM recording_files WHERE id = ?1",
+    [CS_STMT_RECFILES_IN_STATE] = "SELECT " CS_RECFILE_COLUMNS " FROM recording_files"
+                                  " WHERE state = ?1 ORDER BY started_at, id LIMIT ?2",
+    [CS_STMT_COUNT_RECFILES] = "SELECT state, count(*) FROM recording_files GROUP BY state",
     [CS_STMT_LOAD_INVITES] = "SELECT " CS_INVITE_COLUMNS " FROM invites"
                              " WHERE expires_at > ?1 ORDER BY created_at, code_hash",
 };

@@ -148,6 +148,27 @@ int cs_storage_outbox_counts(cs_storage_t *st, int64_t counts[CS_DELIVERY_STATE_
 int cs_storage_read_document_pdf(cs_storage_t *st, const char *document_id,
                                  char consult_id[CS_ID_MAX], void **pdf, size_t *len);
 
+/* ---- recordings' files: the post-processing queue (storage_recordings.c) ---- */
+
+typedef struct {
+    cs_recording_file_t file;
+    char consult_id[CS_ID_MAX];
+} cs_recfile_row_t;
+
+/* Up to max files in a state, oldest first: the count, or CS_ESTORAGE. */
+int cs_storage_recfiles_in_state(cs_storage_t *st, cs_recfile_state_t state,
+                                 cs_recfile_row_t *out, size_t max);
+/* One file and its consult. CS_ENOTFOUND, CS_ESTORAGE. */
+int cs_storage_recfile_get(cs_storage_t *st, const char *file_id, cs_recfile_row_t *out);
+/* Writes a file's state, progress or result (not its consult or start).
+ * CS_ENOTFOUND, CS_EINVAL, CS_ESTORAGE. */
+int cs_storage_recfile_update(cs_storage_t *st, const cs_recording_file_t *f);
+/* Files per state (indexed by cs_recfile_state_t). */
+int cs_storage_recfile_counts(cs_storage_t *st, int64_t counts[CS_RECFILE_STATE_COUNT]);
+/* Appends a fact the gateway witnessed to a consult's audit trail (a
+ * recording read, processed). CS_EINVAL, CS_ESTORAGE. */
+int cs_storage_append_event(cs_storage_t *st, const cs_event_t *ev);
+
 /* Readiness probe for /healthz: reads the database. CS_OK or CS_ESTORAGE. */
 int cs_storage_ping(cs_storage_t *st);
 

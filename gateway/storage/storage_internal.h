@@ -60,6 +60,17 @@ enum {
     CS_STMT_UPDATE_OUTBOX,
     CS_STMT_COUNT_OUTBOX,
     CS_STMT_GET_DOCUMENT_PDF,
+    CS_STMT_UPSERT_RECORDING,
+    CS_STMT_DELETE_CONSENTS,
+    CS_STMT_INSERT_CONSENT,
+    CS_STMT_UPSERT_RECFILE,
+    CS_STMT_UPDATE_RECFILE,
+    CS_STMT_LOAD_RECORDING,
+    CS_STMT_LOAD_CONSENTS,
+    CS_STMT_LOAD_RECFILES,
+    CS_STMT_GET_RECFILE,
+    CS_STMT_RECFILES_IN_STATE,
+    CS_STMT_COUNT_RECFILES,
     CS_STMT_COUNT
 };
 
@@ -118,6 +129,9 @@ enum {
     "status, version, updated_at, signed_at, author, author_tenant, author_name, "           \
     "diagnosis_code, diagnosis_text, findings, recommendations"
 #define CS_INVITE_COLUMNS "code_hash, consult_id, role, name, created_by, created_at, expires_at"
+#define CS_RECFILE_COLUMNS                                                                   \
+    "id, state, started_at, stopped_at, progress, duration_ms, size, incomplete, error, "    \
+    "consult_id, idx"
 
 struct cs_storage {
     sqlite3 *db;
@@ -233,5 +247,11 @@ int read_conclusion_row(sqlite3_stmt *s, cs_conclusion_t *k);
 int cs_storage_get_signed_conclusion(void *user, const char *consult_id, cs_conclusion_t *out);
 /* Fills a loaded consult's summary with its last document and its delivery. */
 int read_consult_document(cs_storage_t *st, cs_consult_t *c);
+
+/* ---- recording (storage_recordings.c) ---- */
+/* Writes the consult's recording, its consents and files (inside its write). */
+int write_recording(cs_storage_t *st, const cs_consult_t *c);
+/* Fills a loaded consult's recording. */
+int read_recording(cs_storage_t *st, cs_consult_t *c);
 
 #endif

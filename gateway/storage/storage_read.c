@@ -172,6 +172,8 @@ static int consult_row(cs_storage_t *st, sqlite3_stmt *s, void *arg)
         err = read_participants(st, &ctx->c);
     if (err == CS_OK)
         err = read_consult_notes(st, &ctx->c);
+    if (err == CS_OK)
+        err = read_recording(st, &ctx->c);
     return err != CS_OK ? err : ctx->l->consult(ctx->user, &ctx->c);
 }
 

@@ -181,6 +181,8 @@ static int write_consult(cs_storage_t *st, const void *arg)
         rc = replace_participants(st, w->c);
     if (rc == SQLITE_OK)
         rc = bind_request_attachments(st, w->c);
+    if (rc == SQLITE_OK)
+        rc = write_recording(st, w->c);
     if (rc == SQLITE_OK && w->ev)
         rc = insert_event(st, w->c->id, w->ev);
     return rc;

@@ -120,7 +120,7 @@ int cs_engine_request(cs_engine_t *e, const cs_identity_t *actor, const cs_reque
     return CS_OK;
 }
 
-static bool is_coordinator_of(const cs_identity_t *a, const cs_consult_t *c)
+bool is_coordinator_of(const cs_identity_t *a, const cs_consult_t *c)
 {
     return a->role == CS_ROLE_COORDINATOR && !a->consult_scope[0] &&
            (!strcmp(a->tenant, c->tenant) || !strcmp(a->tenant, c->routed_to));
@@ -333,8 +333,8 @@ bool is_member(const cs_identity_t *a, cs_consult_t *c)
 }
 
 /* The consult, when actor may see it and takes part in it. */
-static consult_entry_t *find_membership(cs_engine_t *e, const cs_identity_t *actor,
-                                        const char *id, int *rc)
+consult_entry_t *find_membership(cs_engine_t *e, const cs_identity_t *actor, const char *id,
+                                 int *rc)
 {
     consult_entry_t *ce = find_visible(e, actor, id, rc);
     if (ce && !is_member(actor, &ce->c)) {

@@ -128,6 +128,10 @@ typedef struct {
     struct { char from[CS_TENANT_MAX]; char to[CS_TENANT_MAX]; } routes[32];
     int n_routes;
     bool auto_route_overdue;               /* route to the first allowed centre when overdue */
+    /* Recording: whether it may be asked for at all, and which roles may
+     * ask (bit 1 << cs_role_t). */
+    bool recording_enabled;
+    unsigned recording_requesters;
 } cs_engine_config_t;
 
 /* Fills cfg with the documented defaults (emergency warn 10 min, deadline 2 h, ...). */
@@ -238,6 +242,42 @@ int cs_engine_conclusion_get(cs_engine_t *e, const cs_identity_t *actor, const c
  * memory (finished long ago) or the document is not its latest. */
 int cs_engine_conclusion_delivery(cs_engine_t *e, const char *consult_id, const char *document_id,
                                   const cs_delivery_t *d);
+/* ---- recording (recording.c; docs/PROTOCOL.md "Recording") ---- */
+/* A participant whose role may ask (or a coordinator of its centre, when
+ * coordinators may) asks to record an in-progress consult: their own
+ * consent is given, everyone else present is asked. CS_EPERM, CS_ESTATE
+ * (not in progress, already asked or on), CS_ELIMIT (CS_MAX_RECORDING_FILES
+ * files already), CS_EUNSUPPORTED (recording disabled). */
+int cs_engine_recording_start(cs_engine_t *e, const cs_identity_t *actor, const char *id,
+                              int64_t now, const cs_consult_t **out);
+/* A participant answers; CS_ESTATE when their answer is not pending. */
+int cs_engine_recording_consent(cs_engine_t *e, const cs_identity_t *actor, const char *id,
+                                bool consent, int64_t now, const cs_consult_t **out);
+/* A participant or a coordinator of its centre withdraws the request or
+ * stops recording (the file is queued for post-processing). */
+int cs_engine_recording_stop(cs_engine_t *e, const cs_identity_t *actor, const char *id,
+                             int64_t now, const cs_consult_t **out);
+/* The gateway reports a file's progress or result (already stored by it):
+ * the consult's copy takes f and everyone who may see the consult is told.
+ * CS_ENOTFOUND when the consult is not in memory or has no such file. */
+int cs_engine_recording_file(cs_engine_t *e, const char *consult_id,
+                             const cs_recording_file_t *f);
+/* The gateway could not go on capturing (a full disk, a write error): the
+ * recording is off, its file queued with what was saved, marked incomplete
+ * with reason (a sentence). CS_ENOTFOUND, CS_ESTATE (not recording that
+ * file), CS_ESTORAGE. */
+int cs_engine_recording_fail(cs_engine_t *e, const char *consult_id, const char *file_id,
+                             const char *reason, int64_t now);
+/* After loading: a recording that was asked for or on when the gateway
+ * stopped is off, its file queued (what reached the disk is
+ * post-processed). Returns how many consults changed, or CS_ESTORAGE. */
+int cs_engine_recording_recover(cs_engine_t *e, int64_t now);
+/* Called after every stored change of a consult that is or was recording
+ * (state, consents, files, participants), so the gateway can start and
+ * stop capture and choose whose media is recorded. */
+typedef void (*cs_recording_hook_fn)(void *user, const cs_consult_t *c);
+void cs_engine_set_recording_hook(cs_engine_t *e, cs_recording_hook_fn fn, void *user);
+
 /* Whether actor may read an attachment: its uploader, or anyone who may see
  * the consult it is bound to. */
 bool cs_engine_may_read_attachment(const cs_engine_t *e, const cs_identity_t *actor,

@@ -29,6 +29,8 @@ void cs_engine_config_defaults(cs_engine_config_t *cfg)
     cfg->retain_ms = 24 * h;
     cfg->max_active_consults = 100000;
     cfg->max_open_per_clinician = 50;
+    cfg->recording_enabled = true;
+    cfg->recording_requesters = 1u << CS_ROLE_SPECIALIST | 1u << CS_ROLE_COORDINATOR;
 }
 
 const cs_engine_config_t *cs_engine_config(const cs_engine_t *e)
@@ -172,9 +174,18 @@ const cs_consult_t *cs_engine_find(const cs_engine_t *e, const char *id)
 
 /* ---- commits --------------------------------------------------------------- */
 
-int commit(cs_engine_t *e, consult_entry_t *ce, const cs_consult_t *next, const char *kind,
+int commit(cs_engine_t *e, consult_entry_t *ce, const cs_consult_t *proposed, const char *kind,
            const cs_identity_t *actor, const char *detail, int64_t now)
 {
+    /* Every change passes here, so the recording's rules hold whatever
+     * changed (a join, a leave, the end). */
+    cs_consult_t normalized = *proposed;
+    if (recording_normalize(&normalized, now) != CS_OK)
+        return CS_ESTORAGE;
+    const cs_consult_t *next = &normalized;
+    bool recording = ce->c.recording.state != CS_RECORDING_OFF ||
+                     next->recording.state != CS_RECORDING_OFF ||
+                     ce->c.recording.n_files != next->recording.n_files;
     cs_event_t ev;
     memset(&ev, 0, sizeof ev);
     cs_strlcpy(ev.consult_id, next->id, sizeof ev.consult_id);
@@ -194,6 +205,8 @@ int commit(cs_engine_t *e, consult_entry_t *ce, const cs_consult_t *next, const 
     e->active += (size_t)is_active - (size_t)was_active;
     ce->c = *next;
     e->revision++;
+    if (recording && e->recording_hook)
+        e->recording_hook(e->recording_hook_user, &ce->c);
     return CS_OK;
 }
 

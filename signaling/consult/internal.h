@@ -52,6 +52,8 @@ struct cs_engine {
     uint64_t pairing_buckets[12];
     double pairing_sum_s;
     uint64_t pairing_count;
+    cs_recording_hook_fn recording_hook;
+    void *recording_hook_user;
 };
 
 /* users.c */
@@ -104,6 +106,17 @@ void leave_all(cs_engine_t *e, const cs_identity_t *actor, int64_t now);
 consult_entry_t *find_visible(cs_engine_t *e, const cs_identity_t *actor, const char *id, int *rc);
 bool is_member(const cs_identity_t *a, cs_consult_t *c);
 bool is_specialist_of(const cs_identity_t *a, const cs_consult_t *c);
+bool is_coordinator_of(const cs_identity_t *a, const cs_consult_t *c);
+/* The consult, when actor may see it and takes part in it (CS_EPERM when
+ * they may see it but do not). */
+consult_entry_t *find_membership(cs_engine_t *e, const cs_identity_t *actor, const char *id,
+                                 int *rc);
+/* recording.c */
+/* Keeps a consult's recording consistent with its participants and state
+ * before it is stored: whoever is present while it is asked for or on has a
+ * consent entry, it starts (a new file) once everyone present consented, and
+ * a finished consult records nothing. CS_EIO when no file id can be drawn. */
+int recording_normalize(cs_consult_t *c, int64_t now);
 
 /* notes.c */
 /* Resolves attachment ids to refs: each the actor's upload, unbound, or

@@ -348,6 +348,18 @@ static int decode_conclusion_sign(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
     return CS_OK;
 }
 
+static int decode_recording_consent(json_t *o, cs_msg_t *m, cs_proto_error_t *e)
+{
+    int rc = get_consult_id(o, m->u.recording_consent.consult_id, e);
+    json_t *v = json_object_get(o, "consent");
+    if (rc)
+        return rc;
+    if (!json_is_boolean(v))
+        return fail_field(e, "consent", "must be true or false");
+    m->u.recording_consent.consent = json_is_true(v);
+    return CS_OK;
+}
+
 static const struct {
     const char *name;
     cs_msg_type_t type;
@@ -376,6 +388,9 @@ static const struct {
     {"conclusion.save", CS_MSG_CONCLUSION_SAVE, decode_conclusion_save},
     {"conclusion.sign", CS_MSG_CONCLUSION_SIGN, decode_conclusion_sign},
     {"conclusion.get", CS_MSG_CONCLUSION_GET, decode_consult_ref},
+    {"recording.start", CS_MSG_RECORDING_START, decode_consult_ref},
+    {"recording.consent", CS_MSG_RECORDING_CONSENT, decode_recording_consent},
+    {"recording.stop", CS_MSG_RECORDING_STOP, decode_consult_ref},
 };
 
 const char *cs_msg_type_name(cs_msg_type_t t)

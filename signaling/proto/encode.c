@@ -93,6 +93,40 @@ static json_t *conclusion_summary_json(const cs_conclusion_summary_t *k)
                      "author", author_json(k), "document", document_json(k));
 }
 
+static json_t *recording_file_json(const cs_recording_file_t *f)
+{
+    bool ready = f->state == CS_RECFILE_READY;
+    return json_pack("{s:s, s:s, s:o, s:o, s:i, s:o, s:o, s:b, s:o}", "id", f->id, "state",
+                     cs_recfile_state_name(f->state), "started_at", time_or_null(f->started_at),
+                     "stopped_at", time_or_null(f->stopped_at), "progress", f->progress,
+                     "duration_ms", ready ? json_integer(f->duration_ms) : json_null(), "size",
+                     ready ? json_integer(f->size) : json_null(), "incomplete", f->incomplete,
+                     "error", str_or_null(f->error));
+}
+
+/* The consult's recording: who asked, who consented, its files; null when
+ * nobody ever asked. */
+static json_t *recording_json(const cs_recording_t *r)
+{
+    if (!r->requested_by[0])
+        return json_null();
+    json_t *consents = json_array(), *files = json_array();
+    for (int i = 0; consents && i < r->n_consents; i++) {
+        const cs_recording_consent_t *k = &r->consents[i];
+        json_array_append_new(consents, json_pack("{s:s, s:s, s:s, s:o}", "subject", k->subject,
+                                                  "name", k->name, "answer",
+                                                  cs_consent_name(k->answer), "at",
+                                                  time_or_null(k->at)));
+    }
+    for (int i = 0; files && i < r->n_files; i++)
+        json_array_append_new(files, recording_file_json(&r->files[i]));
+    return json_pack("{s:s, s:{s:s, s:s}, s:o, s:o, s:o}", "state",
+                     cs_recording_state_name(r->state), "requested_by", "subject",
+                     r->requested_by, "name", r->requested_by_name, "requested_at",
+                     time_or_null(r->requested_at), "consents",
+                     consents ? consents : json_array(), "files", files ? files : json_array());
+}
+
 static json_t *consult_json(const cs_consult_t *c)
 {
     json_t *parts = json_array();
@@ -122,6 +156,7 @@ static json_t *consult_json(const cs_consult_t *c)
     json_object_set_new(o, "participants", parts ? parts : json_array());
     json_object_set_new(o, "attachments", attachments_json(c->attachments, c->n_attachments));
     json_object_set_new(o, "conclusion", conclusion_summary_json(&c->conclusion));
+    json_object_set_new(o, "recording", recording_json(&c->recording));
     return o;
 }
 

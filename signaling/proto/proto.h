@@ -204,6 +204,65 @@ typedef struct {
     char recommendations[CS_NOTE_MAX];
 } cs_conclusion_t;
 
+/* Recording of a consult's call (docs/PROTOCOL.md "Recording"). */
+#define CS_MAX_RECORDING_FILES 16
+#define CS_RECORDING_ERROR_MAX 160
+
+typedef enum {
+    CS_RECORDING_OFF,        /* not recording (never asked, stopped, refused, ended) */
+    CS_RECORDING_CONSENT,    /* asked: waiting for everyone present to consent */
+    CS_RECORDING_ON,         /* recording the media of those who consented */
+    CS_RECORDING_STATE_COUNT
+} cs_recording_state_t;
+const char *cs_recording_state_name(cs_recording_state_t s);
+int cs_recording_state_parse(const char *s, cs_recording_state_t *out);
+
+typedef enum { CS_CONSENT_PENDING, CS_CONSENT_GIVEN, CS_CONSENT_REFUSED, CS_CONSENT_COUNT } cs_consent_t;
+const char *cs_consent_name(cs_consent_t c);
+int cs_consent_parse(const char *s, cs_consent_t *out);
+
+/* One period of recording and what became of it. */
+typedef enum {
+    CS_RECFILE_RECORDING,    /* being captured */
+    CS_RECFILE_QUEUED,       /* captured, waiting for post-processing */
+    CS_RECFILE_PROCESSING,   /* progress 0..100 */
+    CS_RECFILE_READY,        /* a playable file: duration_ms, size */
+    CS_RECFILE_FAILED,       /* error says why */
+    CS_RECFILE_STATE_COUNT
+} cs_recfile_state_t;
+const char *cs_recfile_state_name(cs_recfile_state_t s);
+int cs_recfile_state_parse(const char *s, cs_recfile_state_t *out);
+
+typedef struct {
+    char subject[CS_SUBJECT_MAX];
+    char tenant[CS_TENANT_MAX];
+    char name[CS_NAME_MAX];
+    cs_consent_t answer;
+    int64_t at;                      /* when answered; 0 while pending */
+} cs_recording_consent_t;
+
+typedef struct {
+    char id[CS_ID_MAX];              /* a UUID: the file's name and URL */
+    cs_recfile_state_t state;
+    int64_t started_at, stopped_at;  /* stopped_at 0 while recording */
+    int progress;                    /* 0..100 while processing */
+    int64_t duration_ms, size;       /* READY */
+    bool incomplete;                 /* media was lost (error says what) */
+    char error[CS_RECORDING_ERROR_MAX];
+} cs_recording_file_t;
+
+typedef struct {
+    cs_recording_state_t state;
+    char requested_by[CS_SUBJECT_MAX];  /* "" = never asked: the object is null */
+    char requested_by_tenant[CS_TENANT_MAX];
+    char requested_by_name[CS_NAME_MAX];
+    int64_t requested_at;
+    cs_recording_consent_t consents[CS_MAX_PARTICIPANTS];
+    int n_consents;
+    cs_recording_file_t files[CS_MAX_RECORDING_FILES];
+    int n_files;
+} cs_recording_t;
+
 /* One chat message of a consult. */
 typedef struct {
     char id[CS_ID_MAX];
@@ -244,6 +303,7 @@ typedef struct {
     cs_attachment_ref_t attachments[CS_MAX_REQUEST_ATTACHMENTS]; /* sent with the request */
     int n_attachments;
     cs_conclusion_summary_t conclusion;
+    cs_recording_t recording;
 } cs_consult_t;
 
 /* One entry of a consult's audit trail. */
@@ -284,6 +344,9 @@ typedef enum {
     CS_MSG_CONCLUSION_SAVE,
     CS_MSG_CONCLUSION_SIGN,
     CS_MSG_CONCLUSION_GET,
+    CS_MSG_RECORDING_START,
+    CS_MSG_RECORDING_CONSENT,
+    CS_MSG_RECORDING_STOP,
     CS_MSG_COUNT
 } cs_msg_type_t;
 
@@ -302,7 +365,8 @@ typedef struct {
             char attachments[CS_MAX_REQUEST_ATTACHMENTS][CS_ID_MAX];
             int n_attachments;
         } request;
-        /* cancel, accept, decline, join, leave, end, history, media.leave, conclusion.get */
+        /* cancel, accept, decline, join, leave, end, history, media.leave, conclusion.get,
+         * recording.start, recording.stop */
         struct { char consult_id[CS_ID_MAX]; } consult;
         struct { char consult_id[CS_ID_MAX]; char specialist[CS_SUBJECT_MAX]; } assign;
         struct { char consult_id[CS_ID_MAX]; char tenant[CS_TENANT_MAX]; } route;
@@ -329,6 +393,7 @@ typedef struct {
         /* the draft's texts (its summary and consult_id are left zero) */
         struct { char consult_id[CS_ID_MAX]; cs_conclusion_t draft; } conclusion_save;
         struct { char consult_id[CS_ID_MAX]; int version; } conclusion_sign;
+        struct { char consult_id[CS_ID_MAX]; bool consent; } recording_consent;
     } u;
 } cs_msg_t;
 

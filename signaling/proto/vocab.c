@@ -18,6 +18,10 @@ static const char *const presence_names[CS_PRESENCE_COUNT] = {"offline", "availa
                                                               "away"};
 static const char *const escalation_names[CS_ESCALATION_COUNT] = {"none", "warning", "overdue"};
 static const char *const media_source_names[CS_SOURCE_COUNT] = {"microphone", "camera", "screen"};
+static const char *const recording_state_names[CS_RECORDING_STATE_COUNT] = {"off", "consent", "on"};
+static const char *const consent_names[CS_CONSENT_COUNT] = {"pending", "given", "refused"};
+static const char *const recfile_state_names[CS_RECFILE_STATE_COUNT] = {
+    "recording", "queued", "processing", "ready", "failed"};
 
 static int parse_name(const char *const *names, int n, const char *s, int *out)
 {
@@ -52,6 +56,10 @@ NAME_AND_PARSE(state, cs_state_t, state_names, CS_STATE_COUNT)
 NAME_AND_PARSE(presence, cs_presence_t, presence_names, CS_PRESENCE_COUNT)
 NAME_AND_PARSE(escalation, cs_escalation_t, escalation_names, CS_ESCALATION_COUNT)
 NAME_AND_PARSE(media_source, cs_media_source_t, media_source_names, CS_SOURCE_COUNT)
+NAME_AND_PARSE(recording_state, cs_recording_state_t, recording_state_names,
+               CS_RECORDING_STATE_COUNT)
+NAME_AND_PARSE(consent, cs_consent_t, consent_names, CS_CONSENT_COUNT)
+NAME_AND_PARSE(recfile_state, cs_recfile_state_t, recfile_state_names, CS_RECFILE_STATE_COUNT)
 
 
 bool cs_state_terminal(cs_state_t s)

@@ -241,6 +241,26 @@ static void on_history(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t
     free(ev);
 }
 
+static void on_recording_start(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
+{
+    const cs_consult_t *c = NULL;
+    int rc = cs_engine_recording_start(s->engine, &ss->id, m->u.consult.consult_id, now, &c);
+    if (rc == CS_EUNSUPPORTED)
+        session_error(s, ss, m->req_id, rc, "recording is not enabled on this gateway");
+    else if (rc == CS_ELIMIT)
+        session_error(s, ss, m->req_id, rc, "this consult has as many recordings as it may have");
+    else
+        reply(s, ss, m, rc, c);
+}
+
+static void on_recording_consent(cs_server_t *s, session_t *ss, const cs_msg_t *m, int64_t now)
+{
+    const cs_consult_t *c = NULL;
+    int rc = cs_engine_recording_consent(s->engine, &ss->id, m->u.recording_consent.consult_id,
+                                         m->u.recording_consent.consent, now, &c);
+    reply(s, ss, m, rc, c);
+}
+
 static const struct {
     cs_msg_type_t type;
     handler_fn fn;             /* or, for the plain consult actions: */
@@ -270,6 +290,9 @@ static const struct {
     {CS_MSG_CONCLUSION_SAVE, on_conclusion_save, NULL, false},
     {CS_MSG_CONCLUSION_SIGN, on_conclusion_sign, NULL, false},
     {CS_MSG_CONCLUSION_GET, on_conclusion_get, NULL, false},
+    {CS_MSG_RECORDING_START, on_recording_start, NULL, false},
+    {CS_MSG_RECORDING_CONSENT, on_recording_consent, NULL, false},
+    {CS_MSG_RECORDING_STOP, NULL, cs_engine_recording_stop, false},
 };
 
 void dispatch(cs_server_t *s, session_t *ss, const cs_msg_t *m)

@@ -328,7 +328,7 @@ static void test_open_creates_schema_and_wal(void **state)
     char mode[16];
     raw_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "wal");
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name IN ('consults', 'participants', 'events',"
                                       " 'users', 'invites')"),
@@ -595,7 +595,7 @@ static void test_reopen_keeps_everything(void **state)
     assert_int_equal(store->save_invite(f->st, &inv), CS_OK);
 
     reopen(f);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
     capture_t *cap = load(f, NOW_MS, HOUR_MS, CS_OK);
     assert_int_equal(cap->n_consults, 2);
     assert_consult_equal(find_consult(cap, ID_A), &a);
