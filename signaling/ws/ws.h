@@ -5,14 +5,19 @@
  * that calls cs_ws_run(); every callback is invoked on that thread. It serves:
  *   - WebSocket connections on /ws: each complete text message (reassembled
  *     from fragments, bounded by max_message) is handed to on_message;
- *   - dynamic HTTP routes through on_http (e.g. /healthz, /metrics);
+ *   - dynamic HTTP routes through on_http (e.g. /healthz, /metrics), answered
+ *     with one malloc'd body or with a streamed one (cs_http_stream_t: pulled
+ *     piece by piece as the client reads, with single byte ranges for
+ *     <video>, so a recording of hundreds of MB never sits in memory);
  *   - static files from static_dir for every other GET.
  * Sending copies the message into the connection's bounded outgoing queue, so a
- * slow reader can never make the server block or grow without limit.
+ * slow reader can never make the server block or grow without limit; a
+ * streamed body holds at most one 64 KiB piece per download.
  */
 #ifndef CS_WS_H
 #define CS_WS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +49,9 @@ typedef struct {
     const char *accept;        /* Accept header value, or "" */
     const char *body;          /* request body (POST/PUT), may be NULL */
     size_t body_len;
+    const char *range;         /* Range header value as sent, or ""; the server
+                                  applies it to streamed bodies itself (last, so
+                                  positional initialisers elsewhere still fit) */
 } cs_http_request_t;
 
 /* An extra response header: the name in lower case with its colon
@@ -54,12 +62,42 @@ typedef struct {
     char value[160];
 } cs_http_header_t;
 
+/*
+ * A body the server pulls as the client reads it, a piece (at most 64 KiB) per
+ * turn of the loop, so a slow client costs neither blocking nor memory.
+ * Ownership: `user` belongs to the handler until close() runs; the server
+ * calls close() exactly once for every response that carries a stream (read
+ * non-NULL) -- when the body is sent, when it fails, when the client goes away,
+ * at shutdown, and also when nothing is sent (HEAD, 416, size 0, a
+ * handler that returned 0) -- and never calls read() after it.
+ */
+typedef struct {
+    /* Up to cap bytes of the body from offset into buf (offsets only grow,
+     * each byte is asked for once): returns the count (1..cap), or < 0 on an
+     * error (0 counts as one) -- the connection is then closed and the client
+     * sees a short body. Called on the loop thread, so it must not block long. */
+    long (*read)(void *user, uint64_t offset, char *buf, size_t cap);
+    /* May be NULL. See above. */
+    void (*close)(void *user);
+    void *user;
+    uint64_t size;   /* the whole body's length */
+    /* Answer a GET's Range header (206, or 416 when unsatisfiable) and send
+     * Accept-Ranges: bytes. Only for a 200 response; several ranges or a
+     * malformed Range get the whole body (200), as RFC 9110 §14.2 allows; with
+     * If-Range the range is served only when it equals the handler's strong
+     * "etag:" header. */
+    bool ranges;
+} cs_http_stream_t;
+
 typedef struct {
     int status;                /* e.g. 200 */
     char content_type[64];
     char *body;                /* malloc'd; the server frees it */
     size_t body_len;
     cs_http_header_t headers[2]; /* optional, e.g. www-authenticate:, etag: */
+    /* With stream.read set the body is streamed and `body` must be NULL (one
+     * set anyway is freed and ignored). Zeroed before on_http: no stream. */
+    cs_http_stream_t stream;
 } cs_http_response_t;
 
 typedef struct {
@@ -76,6 +114,19 @@ typedef struct {
      * (wakes that arrive together may be merged into one call). */
     void (*on_tick)(void *user, int64_t now_ms);
 } cs_ws_callbacks_t;
+
+/* Resolves a Range header value (RFC 9110 §14.1.1) against a body of size
+ * bytes to the single range it asks for: *first..*last, inclusive. Accepts
+ * "bytes=a-b" (b clamped to size-1), "bytes=a-" and "bytes=-n" (the last n
+ * bytes, or all of them); the unit is case-insensitive. Whitespace is allowed
+ * only around the value and next to commas (empty list elements are skipped);
+ * anywhere else -- around "=" or "-", inside a number -- makes the value
+ * malformed, as do signs and numbers past 2^64-1. Returns CS_OK; CS_ENOTFOUND
+ * when there is no usable range (absent, malformed, another unit, several
+ * ranges: answer with the whole body); CS_ELIMIT when well formed but
+ * unsatisfiable (first byte at or past size, a suffix of 0, size 0: 416);
+ * CS_EINVAL without first or last. Pure; reads value only up to its NUL. */
+int cs_http_range_parse(const char *value, uint64_t size, uint64_t *first, uint64_t *last);
 
 /* Binds and listens. Returns NULL and sets *err (CS_EIO: cannot bind / bad
  * certificate; CS_EINVAL; CS_ENOMEM) on failure. cb and user are kept. */

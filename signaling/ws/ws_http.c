@@ -2,14 +2,18 @@
  * ws_http.c — the plain-HTTP half of the front door.
  *
  * Every request that is not a WebSocket upgrade is collected here (method,
- * path, query, Authorization and a body bounded by max_http_body), offered to
+ * path, query, a few headers and a body bounded by max_http_body), offered to
  * on_http, and otherwise answered from static_dir or with 404. Responses are
- * written whole with a Content-Length, and the connection is handed back to
- * lws for the next keep-alive request.
+ * written whole with a Content-Length, or, for a streamed body, the headers
+ * first and then the body a piece per writeable turn (see stream_writeable),
+ * with single byte ranges; then the connection is handed back to lws for the
+ * next keep-alive request.
  */
 #include "ws_internal.h"
 
+#include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +23,23 @@
 
 /* Room for the status line and our headers in front of a response body. */
 #define HDR_ROOM 1536
+/* A streamed body is read in pieces of this size, and at most this much of it
+ * goes out per writeable turn, so downloads share the loop with WebSockets. */
+#define STREAM_PIECE ((size_t)64 * 1024)
+/* A download whose client has taken nothing for this long is dropped: a
+ * paused <video> asks again with a Range when it needs more. */
+#define STREAM_STALL_S 60
+/* What lws sends per write without a protocol-specific size (its default
+ * pt_serv_buf_size). */
+#define LWS_DEFAULT_UNIT 4096
+
+/* A streamed body on its way out (see stream_writeable). */
+struct http_stream {
+    cs_http_stream_t src; /* src.read is NULL when none, and once close() ran */
+    uint64_t pos, end;    /* the next byte to write; one past the last */
+    unsigned char *buf;   /* LWS_PRE + STREAM_PIECE, from the first turn on */
+    size_t have, used;    /* bytes of the current piece in buf; of them sent */
+};
 
 struct cs_http_txn {
     int method;   /* LWSHUMETH_* */
@@ -29,10 +50,13 @@ struct cs_http_txn {
     char *ctype;
     char *file_name;
     char *accept;
+    char *range;
+    char *if_range;
     char *body;
     size_t body_len, body_want;
     bool want_body; /* waiting for LWS_CALLBACK_HTTP_BODY_COMPLETION */
     bool done;      /* answered; any further body is lws draining it */
+    struct http_stream st;
 };
 
 /* Indexed by LWSHUMETH_*; ":path" (h2 only) is not offered. */
@@ -105,27 +129,50 @@ static int add_extra_headers(struct lws *wsi, const cs_http_header_t *h, size_t 
     return 0;
 }
 
-/* Headers and body go out in one lws_write; lws keeps whatever the socket does
- * not take and finishes it before the transaction may complete. */
-static int send_response(struct lws *wsi, bool head, unsigned int status, const char *ctype,
-                         const char *body, size_t len, bool close,
-                         const cs_http_header_t *extra, size_t n_extra)
+static int add_header(struct lws *wsi, const char *name, const char *value,
+                      unsigned char **p, unsigned char *end)
 {
-    size_t body_room = head ? 0 : len;
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
+/* What a response head carries besides the security headers. */
+struct reply {
+    unsigned int status;
+    const char *ctype;
+    uint64_t length;               /* Content-Length */
+    bool close;                    /* Connection: close */
+    const cs_http_header_t *extra; /* the handler's, may be NULL */
+    size_t n_extra;
+    const char *content_range;     /* or NULL */
+    bool accept_ranges;
+};
+
+static int add_head(struct lws *wsi, const struct reply *r, unsigned char **p, unsigned char *end)
+{
+    unsigned int status = r->status < 100 || r->status > 599 ? 500 : r->status;
+    return lws_add_http_common_headers(wsi, status, r->ctype, r->length, p, end) ||
+           add_security_headers(wsi, p, end) ||
+           add_extra_headers(wsi, r->extra, r->n_extra, p, end) ||
+           (r->content_range && add_header(wsi, "content-range:", r->content_range, p, end)) ||
+           (r->accept_ranges && add_header(wsi, "accept-ranges:", "bytes", p, end)) ||
+           add_header(wsi, "cache-control:", "no-store", p, end) ||
+           (r->close && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                                     (const unsigned char *)"close", 5, p, end)) ||
+           lws_finalize_http_header(wsi, p, end);
+}
+
+/* Headers and body (r->length bytes, none for HEAD) go out in one lws_write;
+ * lws keeps whatever the socket does not take and finishes it before the
+ * transaction may complete. */
+static int send_response(struct lws *wsi, bool head, const struct reply *r, const char *body)
+{
+    size_t body_room = head ? 0 : (size_t)r->length;
     unsigned char *buf = malloc(LWS_PRE + HDR_ROOM + body_room);
     if (!buf)
         return -1;
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = start + HDR_ROOM;
-    if (status < 100 || status > 599)
-        status = 500;
-    int bad = lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
-              add_security_headers(wsi, &p, end) ||
-              add_extra_headers(wsi, extra, n_extra, &p, end) ||
-              lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                          (const unsigned char *)"no-store", 8, &p, end) ||
-              (close && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
-                                                     (const unsigned char *)"close", 5, &p, end)) ||
-              lws_finalize_http_header(wsi, &p, end);
+    unsigned char *start = buf + LWS_PRE, *p = start;
+    int bad = add_head(wsi, r, &p, start + HDR_ROOM);
     if (!bad && body_room) {
         memcpy(p, body, body_room);
         p += body_room;
@@ -138,7 +185,8 @@ static int send_response(struct lws *wsi, bool head, unsigned int status, const 
 
 int cs_ws_http_reply_close(struct lws *wsi, unsigned int status, const char *text)
 {
-    send_response(wsi, false, status, text_plain, text, strlen(text), true, NULL, 0);
+    struct reply r = {.status = status, .ctype = text_plain, .length = strlen(text), .close = true};
+    send_response(wsi, false, &r, text);
     return -1;
 }
 
@@ -150,7 +198,8 @@ static int finish(struct lws *wsi)
 
 static int reply_404(struct lws *wsi, bool head)
 {
-    if (send_response(wsi, head, 404, text_plain, "not found\n", 10, false, NULL, 0))
+    struct reply r = {.status = 404, .ctype = text_plain, .length = 10};
+    if (send_response(wsi, head, &r, "not found\n"))
         return -1;
     return finish(wsi);
 }
@@ -214,6 +263,162 @@ static int serve_static(const struct cs_ws_server *s, struct lws *wsi,
     return n > 0 ? finish(wsi) : 0; /* 0: lws streams it, then FILE_COMPLETION */
 }
 
+/* ---- streamed bodies ---------------------------------------------------------------- */
+
+/* The handler's close(), once; read() is never called after it. */
+static void source_close(cs_http_stream_t *src)
+{
+    cs_http_stream_t done = *src;
+    memset(src, 0, sizeof *src);
+    if (done.read && done.close)
+        done.close(done.user);
+}
+
+static void stream_release(struct http_stream *st)
+{
+    source_close(&st->src);
+    free(st->buf);
+    st->buf = NULL;
+}
+
+/* lws sends at most this much of one lws_write at once and copies the rest
+ * aside until the socket drains it (lws_issue_raw): pieces no larger go
+ * straight to the socket. */
+static size_t write_unit(struct lws *wsi)
+{
+    const struct lws_protocols *pr = lws_get_protocol(wsi);
+    size_t n = !pr ? 0 : pr->tx_packet_size ? pr->tx_packet_size : pr->rx_buffer_size;
+    return n ? n : LWS_DEFAULT_UNIT;
+}
+
+static bool stream_fill(struct http_stream *st)
+{
+    if (!st->buf && !(st->buf = malloc(LWS_PRE + STREAM_PIECE)))
+        return false;
+    uint64_t left = st->end - st->pos;
+    size_t cap = left < STREAM_PIECE ? (size_t)left : STREAM_PIECE;
+    long n = st->src.read(st->src.user, st->pos, (char *)st->buf + LWS_PRE, cap);
+    if (n <= 0 || (unsigned long)n > cap)
+        return false;
+    st->have = (size_t)n;
+    st->used = 0;
+    return true;
+}
+
+/*
+ * LWS_CALLBACK_HTTP_WRITEABLE while a body is under way: units that lws hands
+ * the socket without copying, while the socket takes them, up to STREAM_PIECE
+ * a turn; then the loop serves everyone else and we ask to come back. lws
+ * calls us only once what it had to keep aside is sent, so a slow client
+ * costs our piece and one unit of lws's, never the body. A failed read or
+ * write returns -1: lws drops the connection (the client sees a short body)
+ * and CLOSED_HTTP releases the stream.
+ */
+static int stream_writeable(struct lws *wsi, struct cs_http_txn *tx)
+{
+    struct http_stream *st = &tx->st;
+    size_t unit = write_unit(wsi), budget = STREAM_PIECE;
+    while (budget > 0 && st->pos < st->end) {
+        if (st->used == st->have && !stream_fill(st))
+            return -1;
+        size_t n = st->have - st->used;
+        n = n < unit ? n : unit;
+        n = n < budget ? n : budget;
+        bool last = st->pos + n == st->end;
+        if (lws_write(wsi, st->buf + LWS_PRE + st->used, n,
+                      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+            return -1;
+        st->used += n;
+        st->pos += n;
+        budget -= n;
+        if (!last && lws_send_pipe_choked(wsi))
+            break;
+    }
+    if (st->pos == st->end) {
+        stream_release(st);
+        return finish(wsi);
+    }
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, STREAM_STALL_S);
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* If-Range holds (or is absent): it must equal the handler's strong ETag; a
+ * date or a weak tag never does (RFC 9110 §13.1.5), so the whole body goes. */
+static bool if_range_holds(const char *if_range, const cs_http_header_t *h, size_t n)
+{
+    if (!if_range[0])
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(h[i].name, "etag:", sizeof h[i].name) == 0 && h[i].value[0] == '"' &&
+            strnlen(h[i].value, sizeof h[i].value) < sizeof h[i].value &&
+            strcmp(h[i].value, if_range) == 0)
+            return true;
+    return false;
+}
+
+/* Narrows the stream to what the request asks for and fills the range part
+ * of r: 206 for a satisfiable single range, 416 for an unsatisfiable one. */
+static void stream_plan(const struct cs_http_txn *tx, const cs_http_response_t *resp,
+                        struct http_stream *st, struct reply *r, char *crange, size_t cap)
+{
+    uint64_t size = resp->stream.size, first = 0, last = 0;
+    int rc = CS_ENOTFOUND;
+    st->pos = 0;
+    st->end = size;
+    r->length = size;
+    r->accept_ranges = resp->stream.ranges;
+    if (resp->stream.ranges && resp->status == 200 && tx->method == LWSHUMETH_GET &&
+        if_range_holds(tx->if_range, resp->headers, CS_ARRAY_LEN(resp->headers)))
+        rc = cs_http_range_parse(tx->range, size, &first, &last);
+    if (rc == CS_OK) {
+        snprintf(crange, cap, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
+        r->status = 206;
+        st->pos = first;
+        st->end = last + 1;
+        r->length = st->end - st->pos;
+        r->content_range = crange;
+    } else if (rc == CS_ELIMIT) {
+        snprintf(crange, cap, "bytes */%" PRIu64, size);
+        r->status = 416;
+        st->end = 0;
+        r->length = 0;
+        r->content_range = crange;
+    }
+}
+
+/* Sends the head of a streamed response; its body follows on writeable turns. */
+static int serve_stream(struct lws *wsi, struct cs_http_txn *tx, const cs_http_response_t *resp,
+                        const char *ctype)
+{
+    struct http_stream *st = &tx->st;
+    st->src = resp->stream; /* ours to close from here on, whatever happens */
+    struct reply r = {
+        .status = (unsigned int)resp->status,
+        .ctype = ctype,
+        .extra = resp->headers,
+        .n_extra = CS_ARRAY_LEN(resp->headers),
+    };
+    char crange[80];
+    stream_plan(tx, resp, st, &r, crange, sizeof crange);
+    bool body = tx->method != LWSHUMETH_HEAD && st->pos < st->end;
+    unsigned char hdr[LWS_PRE + HDR_ROOM], *start = hdr + LWS_PRE, *p = start;
+    if (add_head(wsi, &r, &p, start + HDR_ROOM) ||
+        lws_write(wsi, start, (size_t)(p - start),
+                  body ? LWS_WRITE_HTTP_HEADERS : LWS_WRITE_HTTP_FINAL) < (int)(p - start))
+        return -1;
+    if (!body) {
+        stream_release(st);
+        return finish(wsi);
+    }
+    /* Everything needed from the request is copied: lws may reuse its header
+     * table now, and would drop a transaction holding one for ~6 minutes. */
+    lws_http_headers_detach(wsi);
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, STREAM_STALL_S);
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
 /* ---- requests -------------------------------------------------------------------- */
 
 static void txn_free(struct cs_ws_pss *pss)
@@ -228,7 +433,10 @@ static void txn_free(struct cs_ws_pss *pss)
     free(tx->ctype);
     free(tx->file_name);
     free(tx->accept);
+    free(tx->range);
+    free(tx->if_range);
     free(tx->body);
+    stream_release(&tx->st);
     free(tx);
 }
 
@@ -307,7 +515,12 @@ static struct cs_http_txn *txn_new(struct lws *wsi, int method, const char *uri,
     tx->ctype = copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
     tx->file_name = copy_custom_header(wsi, "x-file-name:");
     tx->accept = copy_header(wsi, WSI_TOKEN_HTTP_ACCEPT);
-    if (!tx->path || !tx->query || !tx->auth || !tx->ctype || !tx->file_name || !tx->accept) {
+    tx->range = copy_header(wsi, WSI_TOKEN_HTTP_RANGE);
+    tx->if_range = copy_header(wsi, WSI_TOKEN_HTTP_IF_RANGE);
+    if (!tx->path || !tx->query || !tx->auth || !tx->ctype || !tx->file_name || !tx->accept ||
+        !tx->range || !tx->if_range) {
+        free(tx->if_range);
+        free(tx->range);
         free(tx->accept);
         free(tx->file_name);
         free(tx->path);
@@ -332,6 +545,7 @@ static int dispatch(struct cs_ws_server *s, struct lws *wsi, struct cs_http_txn 
         .content_type = tx->ctype,
         .file_name = tx->file_name,
         .accept = tx->accept,
+        .range = tx->range,
         .body = tx->body,
         .body_len = tx->body_len,
     };
@@ -340,6 +554,7 @@ static int dispatch(struct cs_ws_server *s, struct lws *wsi, struct cs_http_txn 
     int handled = s->cb.on_http ? s->cb.on_http(s->user, &req, &resp) : 0;
     if (handled != 1) {
         free(resp.body);
+        source_close(&resp.stream);
         if (s->static_dir && (tx->method == LWSHUMETH_GET || head))
             return serve_static(s, wsi, tx);
         return reply_404(wsi, head);
@@ -350,12 +565,21 @@ static int dispatch(struct cs_ws_server *s, struct lws *wsi, struct cs_http_txn 
     memcpy(ctype, resp.content_type, clen);
     ctype[clen] = '\0';
     bool ctype_ok = clen > 0 && strcspn(ctype, "\r\n") == clen;
-    int r = send_response(wsi, head, (unsigned int)resp.status,
-                          ctype_ok ? ctype : "application/octet-stream", resp.body,
-                          resp.body ? resp.body_len : 0, false, resp.headers,
-                          CS_ARRAY_LEN(resp.headers));
+    const char *type = ctype_ok ? ctype : "application/octet-stream";
+    if (resp.stream.read) {
+        free(resp.body); /* a stream wins over a body set by mistake */
+        return serve_stream(wsi, tx, &resp, type);
+    }
+    struct reply r = {
+        .status = (unsigned int)resp.status,
+        .ctype = type,
+        .length = resp.body ? resp.body_len : 0,
+        .extra = resp.headers,
+        .n_extra = CS_ARRAY_LEN(resp.headers),
+    };
+    int bad = send_response(wsi, head, &r, resp.body);
     free(resp.body);
-    return r ? -1 : finish(wsi);
+    return bad ? -1 : finish(wsi);
 }
 
 static int http_begin(struct cs_ws_server *s, struct lws *wsi, struct cs_ws_pss *pss)
@@ -365,6 +589,10 @@ static int http_begin(struct cs_ws_server *s, struct lws *wsi, struct cs_ws_pss 
     int meth = lws_http_get_uri_and_method(wsi, &uri, &ulen);
     if (!pss || meth < 0 || meth >= (int)CS_ARRAY_LEN(method_names) || !uri)
         return cs_ws_http_reply_close(wsi, 400, "bad request\n");
+    /* A request pipelined behind a body still streaming cannot be answered
+     * without cutting that body: hang up (CLOSED_HTTP releases the stream). */
+    if (pss->tx && pss->tx->st.src.read)
+        return -1;
     txn_free(pss);
     pss->tx = txn_new(wsi, meth, uri, ulen);
     if (!pss->tx)
@@ -422,6 +650,10 @@ int cs_ws_http_callback(struct cs_ws_server *s, struct lws *wsi,
         if (!pss || !pss->tx || !pss->tx->want_body || pss->tx->done)
             return 0;
         return dispatch(s, wsi, pss->tx);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (pss && pss->tx && pss->tx->st.src.read)
+            return stream_writeable(wsi, pss->tx);
+        return lws_callback_http_dummy(wsi, reason, pss, in, len);
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return finish(wsi);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:

@@ -91,9 +91,10 @@ __attribute__((unused)) static int call(fx_t *f, const char *method, const char 
     char authz[4096] = "";
     if (token)
         snprintf(authz, sizeof authz, "Bearer %s", token);
-    cs_http_request_t req = {
-        method, path, query ? query : "", authz, "application/fhir+json", "", accept ? accept : "",
-        body,   len};
+    cs_http_request_t req = {.method = method, .path = path, .query = query ? query : "",
+                             .authorization = authz, .content_type = "application/fhir+json",
+                             .file_name = "", .accept = accept ? accept : "", .body = body,
+                             .body_len = len, .range = ""};
     assert_int_equal(cs_records_handle(f->r, &req, URL, NOW, &f->resp), 1);
     f->json = json_loadb(f->resp.body, f->resp.body_len, 0, NULL);
     return f->resp.status;

@@ -324,7 +324,10 @@ static void test_front(void **state)
     memset(big, ' ', 4999);
     assert_int_equal(post_text(f, big, WRITER), 413);
     free(big);
-    cs_http_request_t req = {"POST", "/fhir", "", "Bearer " WRITER, "text/plain", "", "", "{}", 2};
+    cs_http_request_t req = {.method = "POST", .path = "/fhir", .query = "",
+                             .authorization = "Bearer " WRITER, .content_type = "text/plain",
+                             .file_name = "", .accept = "", .body = "{}", .body_len = 2,
+                             .range = ""};
     free(f->resp.body);
     memset(&f->resp, 0, sizeof f->resp);
     cs_records_handle(f->r, &req, URL, NOW, &f->resp);
