@@ -225,6 +225,8 @@ void cmd_free(cmd_t *cmd)
     if (!cmd)
         return;
     free(cmd->text);
+    if (cmd->rec)
+        cs_rec_session_release(cmd->rec);
     free(cmd);
 }
 
@@ -368,6 +370,8 @@ void cs_media_engine_stats(cs_media_engine_t *e, cs_media_engine_stats_t *out)
         const cs_media_engine_stats_t *w = &e->workers[i].published;
         out->connected += w->connected;
         out->dropped_srtp += w->dropped_srtp;
+        out->recorded_packets += w->recorded_packets;
+        out->record_dropped += w->record_dropped;
         counters_add(&out->router, &w->router);
     }
     pthread_mutex_unlock(&e->lock);

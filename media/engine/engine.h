@@ -14,6 +14,11 @@
  * A media session is one participant's RTCPeerConnection in one room,
  * identified by a number the gateway chooses; the room is made on the first
  * session and freed with the last.
+ *
+ * Recording (record.c): a member's published packets, as decrypted, go from
+ * the router's recording tap into a capture session of media/recorder,
+ * whose push never blocks; the worker declares each stream as a recorder
+ * track on its first packet.
  */
 #ifndef CS_MEDIA_ENGINE_H
 #define CS_MEDIA_ENGINE_H
@@ -24,6 +29,7 @@
 
 #include "media/ice/ice.h"
 #include "media/peer/peer.h"
+#include "media/recorder/recorder.h"
 #include "media/router/router.h"
 
 #define CS_MEDIA_MAX_WORKERS 64
@@ -99,6 +105,30 @@ void cs_media_leave(cs_media_engine_t *e, uint64_t session);
 /* True while the session exists (an offer was posted and it has not left). */
 bool cs_media_has_session(const cs_media_engine_t *e, uint64_t session);
 
+/*
+ * Records member_id's published media in room into s, or stops (s NULL).
+ * The setting holds for the member's present and later media sessions in
+ * the room (a reconnect, a renegotiation, a room created later) until
+ * changed; the worker holds a reference (cs_rec_session_retain) while it
+ * records into s and releases it when the setting changes, the member's
+ * session ends or the room closes, and at cs_media_engine_free. Settings
+ * for rooms that do not exist yet are kept until the room is created (and
+ * forgotten when set to NULL). Setting the session already set changes
+ * nothing; another session (a new file) asks for keyframes again.
+ *
+ * Each (published track, simulcast layer, payload type) of a media session
+ * becomes a recorder track on its first packet (cs_recorder_add_track); a
+ * stream that starts over (a new SSRC, a republished track, a sequence
+ * jump) and every later media session of the member get new tracks, so a
+ * track's sequence numbers and timestamps always continue. Packets the
+ * recorder's ring has no room for are dropped and counted
+ * (record_dropped); once s is closed or failed (CS_ESTATE) nothing more is
+ * pushed to it. Takes effect on the workers shortly after the call.
+ * CS_EINVAL (empty or too long ids), CS_ENOMEM.
+ */
+int cs_media_record(cs_media_engine_t *e, const char *room, const char *member_id,
+                    cs_rec_session_t *s);
+
 /* Takes the oldest waiting event (NULL when none); free it with
  * cs_media_event_free. */
 cs_media_event_t *cs_media_engine_poll(cs_media_engine_t *e);
@@ -109,6 +139,9 @@ typedef struct {
     uint64_t rooms, sessions, connected;
     cs_router_counters_t router;         /* summed over rooms, closed ones included */
     uint64_t dropped_srtp;
+    uint64_t recorded_packets;           /* pushed to a recorder */
+    uint64_t record_dropped;             /* not recorded: the recorder's ring was full (or it
+                                            refused a track) */
 } cs_media_engine_stats_t;
 void cs_media_engine_stats(cs_media_engine_t *e, cs_media_engine_stats_t *out);
 

@@ -1,6 +1,6 @@
 /* internal.h — the media engine's private parts, shared by engine.c (the
- * signalling thread's side: commands out, events in) and worker.c (the
- * worker threads: rooms, sessions, timers). */
+ * signalling thread's side: commands out, events in), worker.c (the
+ * worker threads: rooms, sessions, timers) and record.c (recording). */
 #ifndef CS_MEDIA_ENGINE_INTERNAL_H
 #define CS_MEDIA_ENGINE_INTERNAL_H
 
@@ -14,6 +14,14 @@ typedef struct worker worker_t;
 typedef struct room room_t;
 typedef struct msession msession_t;
 
+/* A recorder track declared for one stream of a session (record.c). */
+typedef struct {
+    bool declared;
+    uint8_t payload_type;
+    uint16_t track;                  /* the recorder's number */
+    uint64_t generation;             /* the router's, when declared */
+} rec_stream_t;
+
 /* One participant's media on a worker. */
 struct msession {
     uint64_t id;
@@ -23,6 +31,9 @@ struct msession {
     char member_id[CS_ROUTER_ID_MAX];
     char name[CS_ROUTER_ID_MAX];
     bool connected;
+    cs_rec_session_t *rec;           /* a reference while recording; NULL: not */
+    bool rec_closed;                 /* rec refused a push with CS_ESTATE */
+    rec_stream_t rec_streams[CS_ROUTER_RECORD_STREAMS];
 };
 
 /* One consult room on a worker. */
@@ -49,6 +60,8 @@ struct worker {
     char *sdp_text;                  /* scratch for the answer's text */
     cs_router_counters_t closed_counters; /* of rooms already freed */
     uint64_t closed_dropped_srtp;
+    cs_map_t *records;               /* rec_key(room, member) → cs_rec_session_t (a reference) */
+    uint64_t recorded_packets, record_dropped;
     int64_t next_publish_us;
     /* Under engine->lock: this worker's totals, refreshed once a second. */
     cs_media_engine_stats_t published;
@@ -95,7 +108,7 @@ void event_post(cs_media_engine_t *e, cs_media_event_t *ev);
 int worker_start(worker_t *w);
 void worker_stop(worker_t *w);
 
-typedef enum { CMD_OFFER, CMD_CANDIDATE, CMD_LEAVE } cmd_type_t;
+typedef enum { CMD_OFFER, CMD_CANDIDATE, CMD_LEAVE, CMD_RECORD } cmd_type_t;
 typedef struct {
     cmd_type_t type;
     worker_t *worker;
@@ -105,11 +118,21 @@ typedef struct {
     char name[CS_ROUTER_ID_MAX];
     char request_id[CS_MEDIA_REQ_ID_MAX];
     char *text;                      /* offer SDP or candidate; owned */
+    cs_rec_session_t *rec;           /* CMD_RECORD: a reference, or NULL to stop */
     cs_router_section_source_t sources[CS_MEDIA_MAX_SOURCES];
     size_t n_sources;
 } cmd_t;
 /* Runs cmd on its worker's thread and frees it there. */
 void worker_post(cmd_t *cmd);
 void cmd_free(cmd_t *cmd);
+
+/* record.c, on the worker: the settings the workers keep, the sessions
+ * recording by them and the router's recording tap. */
+void rec_on_cmd(worker_t *w, cmd_t *cmd);
+void rec_session_start(worker_t *w, msession_t *ms);
+void rec_session_end(msession_t *ms);
+void rec_settings_free(worker_t *w);
+void rec_tap(void *room_user, void *member_user, const cs_router_record_track_t *t,
+             const uint8_t *buf, size_t len, int64_t now_us);
 
 #endif

@@ -2,6 +2,7 @@
  * worker.c — one media worker thread: a GLib main context that runs the ICE
  * agents of its rooms' participants, the commands the signalling thread
  * posts, and a 20 ms timer for DTLS retransmissions, RTCP and call quality.
+ * Recording is record.c's, called from here at a session's start and end.
  *
  * Everything a room owns (router, peers) is touched only here, so a packet
  * goes from one participant's socket to the others' without a lock: libnice
@@ -139,6 +140,7 @@ static room_t *room_get(worker_t *w, const char *id, int *err)
         free(r);
         return NULL;
     }
+    cs_router_set_record_callback(r->router, rec_tap);
     r->next_quality_us = cs_mono_us() + (int64_t)w->engine->cfg.quality_interval_ms * 1000;
     return r;
 }
@@ -172,6 +174,7 @@ static void session_free(worker_t *w, msession_t *ms)
      * changed); this one is already out of the list. */
     cs_router_member_remove(r->router, ms->member);
     cs_peer_free(ms->peer);
+    rec_session_end(ms);
     free(ms);
     if (r->n_sessions == 0)
         room_free(w, r);
@@ -247,6 +250,7 @@ static msession_t *session_new(worker_t *w, const cmd_t *cmd, int *err, const ch
         return NULL;
     }
     r->sessions[r->n_sessions++] = ms;
+    rec_session_start(w, ms);
     return ms;
 }
 
@@ -365,6 +369,9 @@ static gboolean run_cmd(gpointer data)
     case CMD_LEAVE:
         on_leave(w, cmd);
         break;
+    case CMD_RECORD:
+        rec_on_cmd(w, cmd);
+        break;
     }
     return G_SOURCE_REMOVE;
 }
@@ -407,6 +414,8 @@ static void publish_stats(worker_t *w)
     memset(&s, 0, sizeof s);
     s.router = w->closed_counters;
     s.dropped_srtp = w->closed_dropped_srtp;
+    s.recorded_packets = w->recorded_packets;
+    s.record_dropped = w->record_dropped;
     size_t pos = 0;
     const char *k;
     void *v;
@@ -485,10 +494,11 @@ int worker_start(worker_t *w)
 {
     w->rooms = cs_map_new(0);
     w->sessions = cs_map_new(0);
+    w->records = cs_map_new(0);
     w->offer = malloc(sizeof *w->offer);
     w->answer = malloc(sizeof *w->answer);
     w->sdp_text = malloc(SDP_TEXT_MAX);
-    if (!w->rooms || !w->sessions || !w->offer || !w->answer || !w->sdp_text)
+    if (!w->rooms || !w->sessions || !w->records || !w->offer || !w->answer || !w->sdp_text)
         return CS_ENOMEM;
     w->ctx = g_main_context_new();
     w->loop = g_main_loop_new(w->ctx, FALSE);
@@ -518,6 +528,7 @@ void worker_stop(worker_t *w)
         g_main_context_unref(w->ctx);
     cs_map_free(w->rooms);
     cs_map_free(w->sessions);
+    rec_settings_free(w);
     free(w->offer);
     free(w->answer);
     free(w->sdp_text);

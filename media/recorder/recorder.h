@@ -103,7 +103,9 @@ int cs_recorder_add_track(cs_rec_session_t *s, const cs_rec_track_t *t);
 int cs_recorder_push(cs_rec_session_t *s, uint16_t track, int64_t arrival_us,
                      const uint8_t *rtp, size_t len);
 /* References for other threads (a media worker's tap). The session's memory
- * lives until the last release and the writer has finished with it. */
+ * lives until the last release and the writer has finished with it.
+ * Releasing does not close: a session never closed is finished by
+ * cs_recorder_free. */
 void cs_rec_session_retain(cs_rec_session_t *s);
 void cs_rec_session_release(cs_rec_session_t *s);
 /* Asks the writer to write what is queued, an end record, fsync and close
@@ -118,7 +120,9 @@ typedef struct {
     uint64_t chunks;         /* chunks written and fsynced */
     int error;               /* first write error (CS_EIO ...), CS_OK while none */
     int os_errno;            /* its errno (ENOSPC for a full disk), 0 */
-    bool finished;           /* closed and the file complete on disk */
+    bool finished;           /* closed and the file complete on disk; also set
+                                once the writer has let go of a failed file
+                                (error then says it lacks its end) */
 } cs_rec_session_stats_t;
 void cs_rec_session_stats(cs_rec_session_t *s, cs_rec_session_stats_t *out);
 
@@ -173,10 +177,13 @@ int cs_sealed_create(const char *path, const uint8_t master_key[CS_REC_KEY_LEN],
                      cs_sealed_t **out);
 /* Writes anywhere (a muxer seeking back); the file grows as needed, a hole
  * reads as zeros. Created files only. CS_EIO (errno kept for
- * cs_sealed_errno), CS_ESTATE. */
+ * cs_sealed_errno; the file then stays failed: later writes and finish
+ * return CS_EIO too), CS_ESTATE (opened for reading, or finished),
+ * CS_EINVAL (past 1 TiB), CS_ENOMEM. */
 int cs_sealed_write(cs_sealed_t *f, uint64_t offset, const void *buf, size_t len);
 /* Writes the final header (plaintext size, authenticated) and fsyncs. A file
- * never finished is refused by cs_sealed_open (CS_EINVAL). */
+ * never finished is refused by cs_sealed_open (CS_EINVAL). Once finished,
+ * finishing again is CS_OK and the object reads like an opened one. */
 int cs_sealed_finish(cs_sealed_t *f);
 /* An existing, finished file for reading. CS_EIO, CS_EINVAL, CS_EAUTH,
  * CS_ENOMEM. */

@@ -23,7 +23,8 @@
 #include "media/rtp/rtp.h"
 #include "media/sdp/sdp.h"
 
-#define RT_MAX_CODECS 4          /* an answered section: Opus, or VP8/H.264 each with RTX */
+#define RT_MAX_CODECS 4          /* an answered section: Opus, or VP8/H.264 each with RTX
+                                    (CS_ROUTER_RECORD_STREAMS counts on it) */
 #define RT_MAX_OUTS (CS_ROUTER_MAX_MEMBERS * CS_ROUTER_MAX_PUBLISHED)
 #define RT_MAX_FID 8             /* a=ssrc-group:FID pairs kept per published section */
 #define RT_NACK_MAX 64           /* missing packets remembered per incoming stream */
@@ -191,6 +192,7 @@ struct cs_router_member {
     char stream_id[CS_SDP_ID_MAX];  /* msid stream id of its tracks */
     void *user;
     bool connected, rsize;
+    bool recording;                 /* what it publishes goes to r->record */
     uint32_t local_ssrc;            /* sender of our RTCP to it */
     rt_track_t tracks[CS_ROUTER_MAX_PUBLISHED];
     rt_out_t outs[RT_MAX_OUTS];
@@ -209,6 +211,7 @@ struct cs_router_member {
 
 struct cs_router {
     cs_router_callbacks_t cb;
+    cs_router_record_fn record; /* NULL: nothing is recorded */
     void *user;
     cs_router_config_t cfg;
     uint32_t rng, loss_rng;
@@ -296,6 +299,11 @@ void rt_rtcp_in(cs_router_t *r, cs_router_member_t *m, const uint8_t *buf, size_
 void rt_reports(cs_router_t *r, cs_router_member_t *m, int64_t now);
 void rt_nack_note(rt_track_t *t, rt_in_t *in, uint16_t seq, int64_t now);
 void rt_nack_upstream(cs_router_t *r, cs_router_member_t *m, int64_t now);
+
+/* router_record.c */
+void rt_record(cs_router_t *r, cs_router_member_t *m, const rt_track_t *t, uint8_t layer, int ci,
+               const cs_rtp_packet_t *p, const uint8_t *buf, size_t len, int64_t now);
+void rt_record_keyframes(cs_router_t *r, cs_router_member_t *m);
 
 /* router_twcc.c */
 void rt_twcc_record(cs_router_t *r, cs_router_member_t *m, const rt_track_t *t,

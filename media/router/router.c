@@ -301,13 +301,17 @@ size_t cs_router_member_count(const cs_router_t *r)
 /*
  * Down: nothing more is sent to it. Up: every video it receives waits for a
  * keyframe again (what it had decoded may be gone with the old keys) and one
- * is asked for.
+ * is asked for; so is one of what it publishes, when it is recorded.
  */
 void cs_router_member_set_connected(cs_router_t *r, cs_router_member_t *m, bool connected)
 {
     if (!rt_member_ok(r, m))
         return;
     m->connected = connected;
+    /* Its encoders may go on from before the outage: a recording needs a
+     * fresh start too. */
+    if (connected && m->recording)
+        rt_record_keyframes(r, m);
     for (unsigned i = 0; i < RT_MAX_OUTS; i++) {
         rt_out_t *o = &m->outs[i];
         rt_track_t *t = rt_out_track(o);

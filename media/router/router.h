@@ -32,6 +32,10 @@
  * it gets (switching on a keyframe of the new layer); below the lowest
  * layer's need it gets no video and audio keeps flowing.
  *
+ * Recording: the packets a member switched to recording publishes are
+ * handed, as they arrived, to the record callback with a description of
+ * their stream (router_record.c); the router knows nothing of files.
+ *
  * Threads: a room and its members belong to one thread (the media worker the
  * consult is pinned to); nothing here locks. Callbacks run on that thread,
  * synchronously from the call that causes them.
@@ -67,6 +71,44 @@ typedef enum {
 
 typedef struct cs_router cs_router_t;
 typedef struct cs_router_member cs_router_member_t;
+
+/* Stream ids of a member's recorded media: published tracks × simulcast
+ * layers × payload types of a section (media and RTX, see internal.h). */
+#define CS_ROUTER_RECORD_STREAMS (CS_ROUTER_MAX_PUBLISHED * CS_ROUTER_MAX_LAYERS * 4)
+
+/*
+ * What the record callback says about the stream a packet belongs to. The
+ * strings point into the room and are valid only during the call.
+ *
+ * stream is small (< CS_ROUTER_RECORD_STREAMS) and stable for one (published
+ * track, simulcast layer, payload type) of the member, so a table indexed by
+ * it maps streams to recorder tracks; a payload type the browser switches to
+ * is another stream (its packets do not continue the other's). generation
+ * changes when a stream starts over under the same id: another track
+ * published in the same place, or the publisher restarting the layer (a new
+ * SSRC, a sequence jump): sequence numbers and timestamps do not continue,
+ * so a recorder should open a new track. A renegotiation that keeps the
+ * track keeps both.
+ *
+ * layer is the layer's place among the track's layers by bitrate, 0 the
+ * lowest, as the router ranks them for subscribers: measured rates once
+ * every layer seen so far has one, before that the order of the answer's
+ * a=simulcast (low to high from Chromium and Firefox). It may change while
+ * the stream goes on (a recorder that keeps the first value keeps the
+ * order as it was at the stream's start). 0 without simulcast.
+ */
+typedef struct {
+    unsigned stream;
+    uint64_t generation;
+    cs_router_kind_t kind;
+    cs_router_source_t source;
+    uint8_t layer;                         /* see above */
+    uint8_t payload_type;                  /* of this packet (RTX unwrapped: the media's) */
+    uint32_t clock_rate;
+    const char *codec;                     /* encoding name as negotiated: "opus", "VP8", "H264" */
+    const char *member_id;
+    const char *name;
+} cs_router_record_track_t;
 
 typedef struct {
     /* One plaintext packet for member (its user pointer). buf holds len bytes
@@ -191,6 +233,34 @@ int cs_router_member_negotiate(cs_router_t *r, cs_router_member_t *m, const cs_s
  * requested for everything it receives. false: it went down; nothing is sent
  * to it until it is up again. */
 void cs_router_member_set_connected(cs_router_t *r, cs_router_member_t *m, bool connected);
+
+/*
+ * The recording tap: a packet a recorded member published
+ * (cs_router_member_set_recording), as it arrived and was decrypted, not
+ * rewritten: every original and every retransmission that fills a hole (RTX
+ * unwrapped into the media stream's SSRC, sequence number and payload type);
+ * not duplicates, not what the router drops (malformed, unknown, not
+ * negotiated, test loss). room_user and member_user as for send_rtp; now_us
+ * is the now_us of cs_router_on_rtp. Called on the room's thread after the
+ * packet was forwarded; the callee must not call into the router.
+ *
+ * Set apart from cs_router_callbacks_t (which every room has) because that
+ * struct is initialised positionally in several places and a new field would
+ * break them under -Wmissing-field-initializers. NULL (the default) records
+ * nothing.
+ */
+typedef void (*cs_router_record_fn)(void *room_user, void *member_user,
+                                    const cs_router_record_track_t *t, const uint8_t *buf,
+                                    size_t len, int64_t now_us);
+void cs_router_set_record_callback(cs_router_t *r, cs_router_record_fn fn);
+
+/* Whether what m publishes goes to the record callback (off when added).
+ * Switching on (also when it is on already) asks for a keyframe on each
+ * layer of each of m's video tracks, so a recording starts decodable, within
+ * the keyframe rate limit (a request inside the interval is sent by the tick
+ * once it has passed); while it is on, so does m's transport coming up
+ * again. */
+void cs_router_member_set_recording(cs_router_t *r, cs_router_member_t *m, bool on);
 
 /* A decrypted RTP packet from m (buf may be modified in place). Unknown SSRCs,
  * unnegotiated payload types and malformed packets are dropped and counted. */

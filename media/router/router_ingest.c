@@ -4,7 +4,8 @@
  * packets of a stream the browser has not announced, by its mid, rid or
  * repaired-rid header extension), RTX unwrapping, the test loss hook,
  * transport-wide arrival times, reception statistics, gap detection for
- * upstream NACKs and the retransmission ring.
+ * upstream NACKs and the retransmission ring; what is fresh is forwarded
+ * and, for a recorded member, handed to the recording tap.
  */
 #include "media/router/internal.h"
 
@@ -201,4 +202,8 @@ void rt_ingest(cs_router_t *r, cs_router_member_t *m, uint8_t *buf, size_t len, 
         return;
     bool key = t->info.kind == CS_ROUTER_VIDEO && rt_is_keyframe(t, ci, &p);
     rt_forward(r, m, t, layer, &p, ci, key, now);
+    /* Forwarding writes into the scratch buffer, so buf is still the packet
+     * as it arrived (RTX unwrapped). */
+    if (m->recording && r->record)
+        rt_record(r, m, t, layer, ci, &p, buf, len, now);
 }
