@@ -10,13 +10,17 @@
  * senders' clocks drift), composes the video tracks present at each instant
  * into a grid (a late joiner appears when they joined; a gap holds the last
  * frame), mixes the audio (a gap is silence), encodes VP8 + Opus and muxes
- * WebM with libavformat into a sealed (encrypted) output file.
+ * WebM with libavformat into a sealed (encrypted) output file. The audio of
+ * the output is one mono Opus track (the mix of everyone, 48 kHz).
  *
  * It is a pure batch function of its inputs, run on a gateway worker thread:
- * bounded memory (a few seconds of packets per stream), no global state, so
- * several jobs may run at once on different threads. Damaged input is
- * skipped and reported (res->incomplete), never fatal unless nothing at all
- * can be read.
+ * bounded memory (a few seconds of packets per stream; the exact bound is in
+ * media/postproc/internal.h), no global state, so several jobs may run at
+ * once on different threads; each is single-threaded (libvpx and libopus
+ * included) and runs roughly ten times faster than real time on one core
+ * for two members at the default output (tests/bench/bench_postproc.c).
+ * Damaged input is skipped and reported (res->incomplete), never fatal
+ * unless nothing at all can be read.
  */
 #ifndef CS_MEDIA_POSTPROC_H
 #define CS_MEDIA_POSTPROC_H
@@ -59,14 +63,17 @@ typedef struct {
 typedef struct {
     int64_t duration_ms;              /* of the output */
     uint64_t video_frames;            /* frames encoded */
-    uint64_t audio_samples;           /* per channel, at 48 kHz */
+    uint64_t audio_samples;           /* per channel (the output is mono), at 48 kHz */
     uint64_t output_bytes;
     unsigned tracks_audio, tracks_video;  /* streams found */
     uint64_t packets, packets_lost;   /* media packets read / sequence gaps never filled */
-    uint64_t decode_errors;
+    uint64_t decode_errors;           /* frames lost after the first keyframe (incomplete,
+                                         refused by the decoder, or waiting for a keyframe
+                                         after a loss), Opus packets refused */
     uint64_t chunks_bad;              /* from the capture readers */
     bool truncated;                   /* a capture file ended in a cut chunk */
-    bool incomplete;                  /* anything above (or an unreadable input) lost media */
+    bool incomplete;                  /* anything above (or an unreadable input, or one
+                                         never closed: no end record) lost media */
     char error[160];                  /* why, in a sentence, when the job failed or is incomplete */
 } cs_postproc_result_t;
 
@@ -74,8 +81,10 @@ typedef struct {
  * Runs the job. CS_OK with res filled (incomplete may be set); on failure a
  * negative code with res->error saying why: CS_EINVAL (bad job), CS_EAUTH
  * (an input under an unknown key), CS_ENOTFOUND (no media in any input),
- * CS_EIO (cannot read or write; the output is removed), CS_EAGAIN
- * (cancelled; the output is removed), CS_ENOMEM.
+ * CS_EIO (cannot read or write; the output is removed; also when no input
+ * could be opened at all), CS_EAGAIN (cancelled; the output is removed),
+ * CS_ENOMEM. CS_EEXIST when output_path already exists (say, left by a run
+ * killed midway): that file is neither used nor removed.
  */
 int cs_postproc_run(const cs_postproc_job_t *job, cs_postproc_result_t *res);
 

@@ -2,7 +2,10 @@
 # run.sh BUILD_DIR — the benchmarks (`make bench`), run from the repository root.
 #
 # Runs every C micro-benchmark built into BUILD_DIR/bench/bench_* (if any:
-# bench_relay, CPU per relayed packet; bench_document, ms per conclusion PDF),
+# bench_relay, CPU per relayed packet; bench_document, ms per conclusion PDF;
+# bench_postproc, a 60 s two-member recording to WebM: × real time per core;
+# bench_recorder, the recording push → ring → disk cost per packet and per
+# recorded second of a consult),
 # then the signalling benchmark against the real gateway (tests/bench/
 # signaling.js): 10,000 held connections, and request → accepted latency at
 # 500 requests/s. Prints tables; the figures also go to
