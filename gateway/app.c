@@ -99,6 +99,7 @@ static void ws_tick(void *user, int64_t now_ms)
     cs_engine_tick(app->engine, now_ms);
     cs_attachments_prune(app, now_ms);
     cs_app_documents_poll(app, now_ms);
+    cs_app_recording_poll(app, now_ms);
 }
 
 /* ---- start-up loading -------------------------------------------------- */
@@ -127,6 +128,8 @@ static void engine_config(const cs_config_t *cfg, cs_engine_config_t *ec)
     ec->max_active_consults = (size_t)cfg->max_active_consults;
     ec->max_open_per_clinician = (size_t)cfg->max_open_per_clinician;
     ec->auto_route_overdue = cfg->auto_route_overdue;
+    ec->recording_enabled = cfg->recording_enabled;
+    ec->recording_requesters = cs_config_roles(cfg->recording_requesters);
     ec->n_routes = cfg->n_routes;
     for (int i = 0; i < cfg->n_routes; i++) {
         cs_strlcpy(ec->routes[i].from, cfg->routes[i].from, CS_TENANT_MAX);
@@ -283,6 +286,8 @@ int cs_app_start(cs_app_t *app, const cs_config_t *cfg, char *err, size_t errlen
     if (!rc)
         rc = cs_app_media_start(app, err, errlen);
     if (!rc)
+        rc = cs_app_recording_start(app, err, errlen);
+    if (!rc)
         rc = start_listening(app, err, errlen);
     if (!rc)
         rc = cs_app_documents_start(app, err, errlen);
@@ -316,6 +321,7 @@ void cs_app_free(cs_app_t *app)
      * the server; then the transport: closing connections calls back into
      * the server. */
     cs_app_media_stop(app);
+    cs_app_recording_stop(app); /* after media: no worker holds a capture any more */
     cs_app_documents_stop(app); /* its worker wakes the loop */
     cs_ws_server_free(app->ws);
     cs_engine_free(app->engine);

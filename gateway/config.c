@@ -144,6 +144,29 @@ static const key_t_ keys[] = {
      "PEM public key of that client (EC P-384 or RSA)"},
     {"fhir_store.max_body", T_INT, F(fhir_store_max_body), "33554432", NULL, 4096, 1 << 30,
      "largest request body (bytes) the built-in store accepts"},
+    {"recording.enabled", T_BOOL, F(recording_enabled), "true", NULL, 0, 0,
+     "let consults be recorded (with everyone's consent)"},
+    {"recording.requesters", T_STRING, F(recording_requesters), "specialist,coordinator", NULL, 0,
+     0, "comma-separated roles that may ask to record"},
+    {"recording.dir", T_STRING, F(recording_dir), "", NULL, 0, 0,
+     "folder of the encrypted recordings; empty = <data_dir>/recordings"},
+    {"recording.key_file", T_STRING, F(recording_key_file), "", NULL, 0, 0,
+     "file holding the 32-byte master key (hex) of recordings; created when missing; empty = "
+     "<data_dir>/recording.key"},
+    {"recording.ring_bytes", T_INT, F(recording_ring_bytes), "16777216", NULL, 65536, 1 << 30,
+     "bytes of packets waiting for the disk; beyond it packets are dropped and counted"},
+    {"recording.workers", T_INT, F(recording_workers), "1", NULL, 1, 16,
+     "post-processing threads (run at the lowest priority)"},
+    {"recording.width", T_INT, F(recording_width), "960", NULL, 160, 3840,
+     "width of the composed video"},
+    {"recording.height", T_INT, F(recording_height), "540", NULL, 120, 2160,
+     "height of the composed video"},
+    {"recording.fps", T_INT, F(recording_fps), "25", NULL, 1, 60,
+     "frame rate of the composed video"},
+    {"recording.video_kbps", T_INT, F(recording_video_kbps), "1200", NULL, 100, 20000,
+     "bitrate of the composed video"},
+    {"recording.audio_kbps", T_INT, F(recording_audio_kbps), "48", NULL, 16, 256,
+     "bitrate of the mixed audio"},
     {"turn.urls", T_STRING, F(turn_urls), "", NULL, 0, 0,
      "comma-separated stun:/turn:/turns: URLs handed to browsers; empty = none"},
     {"turn.secret", T_STRING, F(turn_secret), "", NULL, 0, 0,
@@ -337,8 +360,46 @@ bool cs_config_is_loopback(const char *a)
     return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 || strcmp(a, "localhost") == 0;
 }
 
+/* Calls fn on each name of a comma-separated list (spaces around names are
+ * allowed); stops at the first non-zero return and returns it. */
+static int each_role_name(const char *list, int (*fn)(const char *name, unsigned *mask),
+                          unsigned *mask)
+{
+    char buf[sizeof ((cs_config_t *)0)->recording_requesters];
+    cs_strlcpy(buf, list, sizeof buf);
+    for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        int rc = fn(t, mask);
+        if (rc)
+            return rc;
+    }
+    return CS_OK;
+}
+
+static int add_role(const char *name, unsigned *mask)
+{
+    cs_role_t role;
+    if (cs_role_parse(name, &role) != CS_OK)
+        return CS_EINVAL;
+    *mask |= 1u << role;
+    return CS_OK;
+}
+
+unsigned cs_config_roles(const char *list)
+{
+    unsigned mask = 0;
+    each_role_name(list, add_role, &mask);
+    return mask;
+}
+
 int cs_config_validate(const cs_config_t *cfg, char *err, size_t errlen)
 {
+    unsigned roles = 0;
+    if (each_role_name(cfg->recording_requesters, add_role, &roles) != CS_OK) {
+        snprintf(err, errlen,
+                 "recording.requesters must list roles (clinician, specialist, coordinator, "
+                 "patient, interpreter) separated by commas");
+        return CS_EINVAL;
+    }
     if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
         snprintf(err, errlen, "tls.cert and tls.key must be set together");
         return CS_EINVAL;

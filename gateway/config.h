@@ -85,6 +85,15 @@ typedef struct {
     char fhir_store_smart_client_id[128];
     char fhir_store_smart_public_key[CS_PATH_MAX];
     int64_t fhir_store_max_body;
+    /* recording (docs/PROTOCOL.md "Recording") */
+    bool recording_enabled;
+    char recording_requesters[128];  /* comma-separated roles */
+    char recording_dir[CS_PATH_MAX];  /* "" = <data_dir>/recordings */
+    char recording_key_file[CS_PATH_MAX]; /* "" = <data_dir>/recording.key */
+    int64_t recording_ring_bytes;
+    int64_t recording_workers;
+    int64_t recording_width, recording_height, recording_fps;
+    int64_t recording_video_kbps, recording_audio_kbps;
     /* routes.<from> = to1,to2 */
     struct { char from[CS_TENANT_MAX]; char to[CS_TENANT_MAX]; } routes[32];
     int n_routes;
@@ -101,6 +110,9 @@ int cs_config_parse(cs_config_t *cfg, const char *text, size_t len, const char *
 int cs_config_load(cs_config_t *cfg, const char *path, char *err, size_t errlen);
 /* Checks cross-key rules (TLS pair, insecure non-loopback, ordering of deadlines). */
 int cs_config_validate(const cs_config_t *cfg, char *err, size_t errlen);
+/* The roles named in a comma-separated list, as a mask of 1 << cs_role_t
+ * (unknown names are left out; cs_config_validate refuses them). */
+unsigned cs_config_roles(const char *list);
 /* Writes every key with its current value (secrets are paths, never contents). */
 void cs_config_print(const cs_config_t *cfg, FILE *out, bool with_docs);
 bool cs_config_is_loopback(const char *address);

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "media/engine/engine.h"
+#include "media/recorder/recorder.h"
 #include "records/records.h"
 #include "signaling/auth/auth.h"
 #include "signaling/consult/consult.h"
@@ -24,6 +25,7 @@
 
 typedef struct cs_app_media cs_app_media_t;
 typedef struct cs_app_documents cs_app_documents_t;
+typedef struct cs_app_recording cs_app_recording_t;
 
 typedef struct {
     cs_config_t cfg;
@@ -38,6 +40,7 @@ typedef struct {
     char records_token[129];      /* bearer token of the outbox (see load_records_token) */
     cs_records_t *records;        /* the built-in FHIR store (NULL: fhir_store.enabled off) */
     cs_app_documents_t *documents;
+    cs_app_recording_t *recording;
 } cs_app_t;
 
 /* Builds every part; on failure writes a sentence to err and cleans up. */
@@ -59,6 +62,11 @@ void cs_app_media_stop(cs_app_t *app);
 /* Delivers the media engine's waiting events (on every loop wake-up). */
 void cs_app_media_poll(cs_app_t *app);
 void cs_app_media_metrics(cs_app_t *app, FILE *f);
+/* Records (into s) or stops recording (s NULL) the media (tenant, subject)
+ * publishes in a consult's room, now and in later media sessions. CS_OK
+ * without media (nothing to record). */
+int cs_app_media_record(cs_app_t *app, const char *consult_id, const char *tenant,
+                        const char *subject, cs_rec_session_t *s);
 
 /* http.c: /healthz and /metrics. */
 int cs_http_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp);
@@ -84,6 +92,18 @@ void cs_app_documents_metrics(cs_app_t *app, FILE *f);
 /* GET /api/documents/<id>/pdf (same credentials as attachments). */
 bool cs_documents_path(const char *path);
 int cs_documents_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp);
+
+/* recording.c: consented capture to encrypted files, post-processing to
+ * one WebM per recording (recording_jobs.c), and serving it
+ * (recording_http.c). start after the engine and media (it recovers what a
+ * crash interrupted); poll on every loop turn; stop is safe twice. */
+int cs_app_recording_start(cs_app_t *app, char *err, size_t errlen);
+void cs_app_recording_stop(cs_app_t *app);
+void cs_app_recording_poll(cs_app_t *app, int64_t now_ms);
+void cs_app_recording_metrics(cs_app_t *app, FILE *f);
+/* GET /api/recordings/<id> (ranges) and /api/recordings/<id>/link. */
+bool cs_recordings_path(const char *path);
+int cs_recordings_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response_t *resp);
 
 /* attachments.c: POST /api/attachments and GET /api/attachments/<id>;
  * returns 1 (always handled). Also prunes old unbound uploads (call from the

@@ -111,6 +111,7 @@ static void write_metrics(cs_app_t *app, FILE *f)
                     (unsigned long long)ss.auth_failures);
     cs_app_media_metrics(app, f);
     cs_app_documents_metrics(app, f);
+    cs_app_recording_metrics(app, f);
     cs_metric_value(f, "consilium_uptime_seconds", "gauge", "Seconds since the gateway started.",
                     (unsigned long long)((cs_now_ms() - app->started_at) / 1000));
 }
@@ -148,6 +149,8 @@ int cs_http_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_response
         return cs_attachments_handle(app, req, resp);
     if (cs_documents_path(req->path))
         return cs_documents_handle(app, req, resp);
+    if (cs_recordings_path(req->path))
+        return cs_recordings_handle(app, req, resp);
     if (strcmp(req->method, "GET") != 0)
         return 0;
     if (strcmp(req->path, "/healthz") == 0)

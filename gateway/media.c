@@ -43,12 +43,27 @@ struct cs_app_media {
     char url_buf[1024];
 };
 
-static void member_id_of(const cs_identity_t *id, char out[CS_ROUTER_ID_MAX])
+static void member_id_for(const char *tenant, const char *subject, char out[CS_ROUTER_ID_MAX])
 {
     char key[CS_TENANT_MAX + CS_SUBJECT_MAX + 2], hex[65];
-    snprintf(key, sizeof key, "%s\x1f%s", id->tenant, id->subject);
+    snprintf(key, sizeof key, "%s\x1f%s", tenant, subject);
     cs_sha256_hex(key, strlen(key), hex);
     snprintf(out, CS_ROUTER_ID_MAX, "u%.20s", hex);
+}
+
+static void member_id_of(const cs_identity_t *id, char out[CS_ROUTER_ID_MAX])
+{
+    member_id_for(id->tenant, id->subject, out);
+}
+
+int cs_app_media_record(cs_app_t *app, const char *consult_id, const char *tenant,
+                        const char *subject, cs_rec_session_t *s)
+{
+    if (!app->media)
+        return CS_OK;   /* no media: nothing to record */
+    char mid[CS_ROUTER_ID_MAX];
+    member_id_for(tenant, subject, mid);
+    return cs_media_record(app->media->engine, consult_id, mid, s);
 }
 
 static const member_t *remember_member(cs_app_media_t *am, const cs_identity_t *id)
@@ -482,6 +497,11 @@ void cs_app_media_metrics(cs_app_t *app, FILE *f)
     }
     cs_metric_value(f, "consilium_media_dropped_srtp_total", "counter",
                     "SRTP packets that failed authentication or replay checks.", st.dropped_srtp);
+    cs_metric_value(f, "consilium_media_recorded_packets_total", "counter",
+                    "Packets handed to the recorder (participants who consented).",
+                    st.recorded_packets);
+    cs_metric_value(f, "consilium_media_record_dropped_total", "counter",
+                    "Packets the recorder could not take (its ring was full).", st.record_dropped);
 
     static const struct {
         const char *name, *help;

@@ -58,6 +58,11 @@ int cs_document_bundle(const cs_document_t *doc, const unsigned char *pdf, size_
 
 /* The identifier systems (docs/RECORDS.md): "<base>:<tenant>:patient" and so
  * on, written into out (cap bytes); false when it does not fit. */
+/* Draws one line of text (UTF-8, ellipsised to fit) into alpha, a
+ * width × height mask (one byte a pixel, 255 = ink), vertically centred:
+ * the names on a recording's composed video. CS_OK, CS_EINVAL, CS_ENOMEM. */
+int cs_document_label(const char *text, int width, int height, uint8_t *alpha);
+
 bool cs_document_system_patient(const char *base, const char *tenant, char *out, size_t cap);
 bool cs_document_system_user(const char *base, const char *tenant, char *out, size_t cap);
 bool cs_document_system_consult(const char *base, char *out, size_t cap);
