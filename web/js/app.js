@@ -5,7 +5,9 @@
 // media.* notices go to the room view's call (views/call.js → call.js);
 // chat.message notices to the chat store (chat-store.js), consult.quality to
 // the coordinator's list; the Authorization header of attachment requests
-// comes from the session's credentials (attachments.js).
+// comes from the session's credentials (attachments.js). Recording (the bar,
+// the consent dialog, the recordings, card badges) is recording.js, told of
+// every mount and render.
 
 import { h, setChildren, setText } from './dom.js';
 import { t, getLang, setLang, onLangChange, applyI18n, fmtTime, specialtyLabel } from './i18n.js';
@@ -24,6 +26,7 @@ import { createSpecialistView } from './views/specialist.js';
 import { createCoordinatorView } from './views/coordinator.js';
 import { createCallView } from './views/call.js';
 import { createGuestView } from './views/guest.js';
+import { createRecordingUi } from './recording.js';
 
 const $ = (id) => document.getElementById(id);
 const CALL_ROUTE = /^#\/call\/([0-9a-f-]{36})$/;
@@ -110,6 +113,8 @@ const ctx = {
   },
 };
 
+const recording = createRecordingUi(ctx);
+
 async function doSync() {
   if (!ctx.isOpen()) return;
   lastSync = Date.now();
@@ -141,6 +146,7 @@ function boot() {
     renderConnBanner();
     renderSessionBanner();
     view?.relabel();
+    recording.update();
     document.title = titleText();
   });
   window.addEventListener('hashchange', () => {
@@ -200,6 +206,7 @@ function stopSession() {
   store.clear();
   chat.clear();
   forgetAttachments();
+  recording.reset();
   clearCredentials();
   try { sessionStorage.removeItem(PRESENCE_KEY); } catch { /* ignore */ }
   autoBusy = false;
@@ -435,6 +442,7 @@ function mount(kind, v) {
   view = v;
   viewKind = kind;
   setChildren($('main'), v.el);
+  recording.mount(kind, v);
   window.scrollTo(0, 0);
   document.title = titleText();
 }
@@ -446,7 +454,10 @@ function renderSoon() {
   renderQueued = true;
   setTimeout(() => {
     renderQueued = false;
-    if (view && session) view.update();
+    if (view && session) {
+      view.update();
+      recording.update();
+    }
     renderHeader();
     document.title = titleText();
   }, 0);

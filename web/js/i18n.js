@@ -1,6 +1,7 @@
 // i18n.js — the current language (localStorage, else navigator.language),
 // t() over the Russian and English dictionaries (i18n/ru.js, i18n/en.js, and
-// consult-*.js for chat, attachments and the conclusion), plural forms, and
+// consult-*.js for chat, attachments and the conclusion; a module may add its
+// own with addTexts, as recording.js does), plural forms, and
 // date/duration/size formatting. Static markup is translated through
 // data-i18n* attributes (applyI18n); views re-render on the 'langchange' event.
 
@@ -56,6 +57,11 @@ export function t(key, params) {
   if (s === undefined) return key;
   if (typeof s === 'object') s = s.other;
   return fill(s, params);
+}
+
+/** Adds a module's own texts ({ru: {...}, en: {...}}, key for key), e.g. recording.js's. */
+export function addTexts(texts) {
+  for (const l of LANGS) Object.assign(DICTIONARIES[l], texts[l] || {});
 }
 
 export function has(key) {

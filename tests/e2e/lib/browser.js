@@ -25,13 +25,14 @@ const launched = [];
 /** Console errors and page errors of every page opened here, as "label: text". */
 export const pageProblems = [];
 
-/** A browser of its own (fresh profile) with one page. secrets: strings that must never be logged. */
-export async function openBrowser(label, { locale = 'en-GB', viewport = VIEWPORT, secrets = [] } = {}) {
+/** A browser of its own (fresh profile) with one page. secrets: strings that must never be logged;
+ *  args: chromium flags added to CHROME_ARGS (e.g. --use-file-for-fake-audio-capture=<wav>). */
+export async function openBrowser(label, { locale = 'en-GB', viewport = VIEWPORT, secrets = [], args = [] } = {}) {
   const profile = await mkdtemp(path.join(tmpdir(), `consilium-e2e-${label}-`));
   const entry = { profile, context: null };
   launched.push(entry);
   entry.context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: CHROME_ARGS, viewport, locale,
+    executablePath: CHROMIUM, headless: true, args: [...CHROME_ARGS, ...args], viewport, locale,
   });
   const page = entry.context.pages()[0] || await entry.context.newPage();
   watchPage(page, label, secrets);
