@@ -102,23 +102,6 @@ int cap_track_encode(const cs_rec_track_t *t, uint16_t track, uint8_t *out)
     return (int)len;
 }
 
-/* A new file's directory entry survives a crash only once the directory
- * is synced too. */
-static int sync_dir_of(const char *path)
-{
-    char copy[PATH_MAX];
-    if (cs_strlcpy(copy, path, sizeof copy) >= sizeof copy)
-        return CS_EINVAL;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return CS_EIO;
-    int rc = fsync(fd) == 0 ? CS_OK : CS_EIO;
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
 static int write_header(cap_writer_t *w, const uint8_t master[CS_REC_KEY_LEN],
                         const char *recording_id, int64_t start_wall_ms, int64_t start_mono_us)
 {
@@ -160,7 +143,7 @@ int cap_writer_create(cap_writer_t *w, const char *path, const uint8_t master[CS
     }
     int rc = write_header(w, master, recording_id, start_wall_ms, start_mono_us);
     if (rc == CS_OK)
-        rc = sync_dir_of(path);
+        rc = rec_sync_dir_of(path);
     if (rc) {
         w->os_errno = errno;
         cap_writer_discard(w);

@@ -143,6 +143,9 @@ void rec_wipe(void *p, size_t len);
 /* write(2)/pwrite(2) all of it, retrying on EINTR and short writes. off < 0:
  * at the file position. CS_OK or CS_EIO with errno set. */
 int rec_write_all(int fd, const void *buf, size_t len, int64_t off);
+/* fsyncs the folder holding path (a new file's entry survives a crash only
+ * then), keeping errno of a failure. CS_OK, CS_EINVAL, CS_EIO. */
+int rec_sync_dir_of(const char *path);
 
 /* ---- capture_write.c: one capture file being written ----------------------- */
 

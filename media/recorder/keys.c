@@ -1,7 +1,8 @@
 /*
  * keys.c — the recorder's cryptography: the master key's id, AES-256-GCM
  * sealing and opening (libcrypto EVP), and wrapping a file's data key
- * under the master key. Also the one write loop both file formats use.
+ * under the master key. Also the write loop and the folder sync both file
+ * formats use.
  *
  * A context is made per call: calls come once per 256 KiB chunk or 64 KiB
  * block, where the allocation is lost in the cipher's own cost, and no
@@ -10,6 +11,8 @@
 #include "media/recorder/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -139,4 +142,21 @@ int rec_write_all(int fd, const void *buf, size_t len, int64_t off)
             off += n;
     }
     return CS_OK;
+}
+
+/* A new file's directory entry survives a crash only once the directory
+ * is synced too. */
+int rec_sync_dir_of(const char *path)
+{
+    char copy[PATH_MAX];
+    if (cs_strlcpy(copy, path, sizeof copy) >= sizeof copy)
+        return CS_EINVAL;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return CS_EIO;
+    int rc = fsync(fd) == 0 ? CS_OK : CS_EIO;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }

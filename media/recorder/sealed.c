@@ -285,19 +285,6 @@ static int complete_blocks(cs_sealed_t *f)
     return store_block(f, n - 1, f->plain, last);
 }
 
-static int sync_folder(const char *path)
-{
-    char copy[PATH_MAX];
-    if (cs_strlcpy(copy, path, sizeof copy) >= sizeof copy)
-        return CS_EINVAL;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return CS_EIO;
-    int rc = fsync(fd) ? CS_EIO : CS_OK;
-    close(fd);
-    return rc;
-}
-
 int cs_sealed_finish(cs_sealed_t *f)
 {
     if (!f)
@@ -320,7 +307,7 @@ int cs_sealed_finish(cs_sealed_t *f)
         return fail(f, EIO);
     if (fsync(f->fd) || rec_write_all(f->fd, h, sizeof h, 0) || fsync(f->fd))
         return fail(f, errno);
-    if (sync_folder(f->path))
+    if (rec_sync_dir_of(f->path))
         return fail(f, errno);
     f->finished = true;
     f->cached = NO_BLOCK;   /* the last block's stored length changed */
