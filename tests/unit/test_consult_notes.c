@@ -19,9 +19,10 @@
 #include "common/common.h"
 #include "gateway/storage/storage.h"
 #include "signaling/consult/consult.h"
+#include "engine_fixture.h"
 
 typedef struct {
-    char dir[64], path[128];
+    engine_db_t db;
     cs_storage_t *st;
     cs_engine_t *e;
     int64_t now;
@@ -39,18 +40,6 @@ static void record(void *user, const char *tenant, const char *subject, const cs
         cs_strlcpy(f->last_chat_to[f->chat_notices++], subject, CS_SUBJECT_MAX);
     if (n->kind == CS_NOTICE_CONSULT)
         f->consult_notices++;
-}
-
-static void ident(cs_identity_t *id, const char *subject, cs_role_t role, const char *tenant)
-{
-    memset(id, 0, sizeof *id);
-    cs_strlcpy(id->subject, subject, sizeof id->subject);
-    snprintf(id->name, sizeof id->name, "Name of %s", subject);
-    id->role = role;
-    cs_strlcpy(id->tenant, tenant, sizeof id->tenant);
-    if (role == CS_ROLE_SPECIALIST)
-        cs_strlcpy(id->specialties[id->n_specialties++], "cardiology", CS_SPECIALTY_MAX);
-    id->expires_at = INT64_MAX;
 }
 
 /* Uploads a small PNG-ish file for who; returns its id in out. */
@@ -88,10 +77,8 @@ static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/cs-test-cnotes-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/c.db", f->dir);
-    assert_non_null(f->st = cs_storage_open(f->path, NULL));
+    engine_db_open(&f->db, "cnotes");
+    f->st = f->db.st;
     cs_storage_set_renderer(f->st, fake_render, NULL);
     cs_engine_config_t cfg;
     cs_engine_config_defaults(&cfg);
@@ -113,10 +100,7 @@ static int teardown(void **state)
 {
     fx_t *f = *state;
     cs_engine_free(f->e);
-    cs_storage_close(f->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int rc = system(cmd);
+    int rc = engine_db_close(&f->db);
     free(f);
     return rc;
 }
