@@ -97,19 +97,11 @@ static int load_key(cs_app_recording_t *ar, char *err, size_t errlen)
 
 /* ---- captures ------------------------------------------------------------------- */
 
-static const cs_recording_file_t *recording_file(const cs_consult_t *c, const char *id)
+/* The file to capture into now: the current one, while recording is on. */
+static const cs_recording_file_t *capturing_file(const cs_consult_t *c)
 {
-    for (int i = 0; i < c->recording.n_files; i++)
-        if (!strcmp(c->recording.files[i].id, id))
-            return &c->recording.files[i];
-    return NULL;
-}
-
-static const cs_recording_file_t *current_file(const cs_consult_t *c)
-{
-    const cs_recording_t *r = &c->recording;
-    const cs_recording_file_t *f = r->n_files ? &r->files[r->n_files - 1] : NULL;
-    return r->state == CS_RECORDING_ON && f && f->state == CS_RECFILE_RECORDING ? f : NULL;
+    return c->recording.state == CS_RECORDING_ON ? cs_recording_current_file(&c->recording)
+                                                 : NULL;
 }
 
 static void set_member(cs_app_recording_t *ar, rec_capture_t *cap, int i, bool on)
@@ -155,25 +147,11 @@ static void close_capture(cs_app_recording_t *ar, rec_capture_t *cap)
         set_member(ar, cap, i, false);
     cs_recorder_close(cap->session);
     cs_map_remove(ar->captures, cap->consult_id);
+    CS_LOGI("recording", "consult %s: recording %s stopped", cap->consult_id, cap->file_id);
     if (cs_map_put(ar->closing, cap->file_id, cap) != CS_OK) {
         /* No room to wait: the file is closed; forget it now. */
         cs_rec_session_release(cap->session);
         free(cap);
-    }
-    CS_LOGI("recording", "consult %s: recording %s stopped", cap->consult_id, cap->file_id);
-}
-
-/* A file that never got a capture: failed, with why. */
-static void fail_file(cs_app_recording_t *ar, const cs_consult_t *c, const char *file_id,
-                      const char *why)
-{
-    cs_engine_recording_fail(ar->app->engine, c->id, file_id, why, cs_now_ms());
-    const cs_consult_t *now = cs_engine_find(ar->app->engine, c->id);
-    const cs_recording_file_t *f = now ? recording_file(now, file_id) : NULL;
-    if (f) {
-        cs_recording_file_t copy = *f;
-        copy.state = CS_RECFILE_FAILED;
-        rec_file_update(ar, c->id, &copy);
     }
 }
 
@@ -182,7 +160,8 @@ static rec_capture_t *open_capture(cs_app_recording_t *ar, const cs_consult_t *c
 {
     rec_capture_t *cap = calloc(1, sizeof *cap);
     if (!cap) {
-        fail_file(ar, c, f->id, "the gateway ran out of memory");
+        cs_engine_recording_fail(ar->app->engine, c->id, f->id, "the gateway ran out of memory",
+                                 false, cs_now_ms());
         return NULL;
     }
     cs_strlcpy(cap->consult_id, c->id, sizeof cap->consult_id);
@@ -206,7 +185,7 @@ static rec_capture_t *open_capture(cs_app_recording_t *ar, const cs_consult_t *c
         }
         free(cap);
         ar->capture_failures++;
-        fail_file(ar, c, f->id, why);
+        cs_engine_recording_fail(ar->app->engine, c->id, f->id, why, false, cs_now_ms());
         return NULL;
     }
     ar->captures_opened++;
@@ -217,7 +196,7 @@ static rec_capture_t *open_capture(cs_app_recording_t *ar, const cs_consult_t *c
 static void reconcile(cs_app_recording_t *ar, const char *consult_id)
 {
     const cs_consult_t *c = cs_engine_find(ar->app->engine, consult_id);
-    const cs_recording_file_t *f = c ? current_file(c) : NULL;
+    const cs_recording_file_t *f = c ? capturing_file(c) : NULL;
     rec_capture_t *cap = cs_map_get(ar->captures, consult_id);
     if (cap && (!f || strcmp(cap->file_id, f->id)))
         close_capture(ar, cap), cap = NULL;
@@ -250,7 +229,8 @@ static void check_capture(cs_app_recording_t *ar, rec_capture_t *cap)
     snprintf(why, sizeof why, "recording stopped: the disk refused to write (%s)",
              st.os_errno ? strerror(st.os_errno) : cs_strerror(st.error));
     CS_LOGE("recording", "consult %s: %s", cap->consult_id, why);
-    cs_engine_recording_fail(ar->app->engine, cap->consult_id, cap->file_id, why, cs_now_ms());
+    cs_engine_recording_fail(ar->app->engine, cap->consult_id, cap->file_id, why, true,
+                             cs_now_ms());
 }
 
 /* A closed capture whose file is complete on disk: what it lost is written

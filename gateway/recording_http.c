@@ -27,14 +27,12 @@ bool cs_recordings_path(const char *path)
 /* The value of "access=" in a decoded query ("a=1&access=..."), or NULL. */
 static const char *access_param(const char *query, char *out, size_t cap)
 {
-    for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-        if (strncmp(p, "access=", 7))
+    for (const char *p = query; *p; p += strcspn(p, "&"), p += *p == '&') {
+        size_t n = strcspn(p, "&");
+        if (n <= 7 || n - 7 >= cap || strncmp(p, "access=", 7))
             continue;
-        size_t n = strcspn(p + 7, "&");
-        if (n == 0 || n >= cap)
-            return NULL;
-        memcpy(out, p + 7, n);
-        out[n] = '\0';
+        memcpy(out, p + 7, n - 7);
+        out[n - 7] = '\0';
         return out;
     }
     return NULL;

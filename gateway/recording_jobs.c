@@ -234,12 +234,12 @@ static void fill_free_slots(cs_app_recording_t *ar)
 static void take_result(cs_app_recording_t *ar, rec_job_t *job)
 {
     cs_recfile_row_t row;
-    if (cs_storage_recfile_get(ar->app->storage, job->file_id, &row) != CS_OK)
+    /* Cancelled by a stop: it stays processing and is queued again at start. */
+    if (job->rc == CS_EAGAIN ||
+        cs_storage_recfile_get(ar->app->storage, job->file_id, &row) != CS_OK)
         return;
     cs_recording_file_t *f = &row.file;
     const cs_postproc_result_t *res = &job->res;
-    if (job->rc == CS_EAGAIN)
-        return;   /* cancelled by a stop: it stays processing and is queued again at start */
     if (job->rc != CS_OK) {
         char why[CS_RECORDING_ERROR_MAX + 32];
         if (snprintf(why, sizeof why, "post-processing failed: %s",

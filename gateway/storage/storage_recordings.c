@@ -152,11 +152,11 @@ static int recording_row(cs_storage_t *st, sqlite3_stmt *s, void *arg)
     return ROW_FOUND;
 }
 
-static int each_for_consult(cs_storage_t *st, int stmt, const char *consult_id, row_fn fn,
-                            void *arg)
+/* Rows of a statement keyed by one id (a consult's or a file's). */
+static int each_for_key(cs_storage_t *st, int stmt, const char *key, row_fn fn, void *arg)
 {
     sqlite3_stmt *s = st->stmt[stmt];
-    int rc = bound(s, sqlite3_bind_text(s, 1, consult_id, -1, SQLITE_STATIC));
+    int rc = bound(s, sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC));
     return rc != CS_OK ? rc : each_row(st, s, fn, arg);
 }
 
@@ -164,12 +164,12 @@ int read_recording(cs_storage_t *st, cs_consult_t *c)
 {
     cs_recording_t *r = &c->recording;
     memset(r, 0, sizeof *r);
-    int rc = each_for_consult(st, CS_STMT_LOAD_RECORDING, c->id, recording_row, r);
+    int rc = each_for_key(st, CS_STMT_LOAD_RECORDING, c->id, recording_row, r);
     if (rc != ROW_FOUND)
         return rc;
-    rc = each_for_consult(st, CS_STMT_LOAD_CONSENTS, c->id, consent_row, r);
+    rc = each_for_key(st, CS_STMT_LOAD_CONSENTS, c->id, consent_row, r);
     if (rc == CS_OK)
-        rc = each_for_consult(st, CS_STMT_LOAD_RECFILES, c->id, file_row, r);
+        rc = each_for_key(st, CS_STMT_LOAD_RECFILES, c->id, file_row, r);
     return rc;
 }
 
@@ -208,7 +208,7 @@ int cs_storage_recfiles_in_state(cs_storage_t *st, cs_recfile_state_t state,
 int cs_storage_recfile_get(cs_storage_t *st, const char *file_id, cs_recfile_row_t *out)
 {
     rows_t rows = {out, 0, 1};
-    int rc = each_for_consult(st, CS_STMT_GET_RECFILE, file_id, collect_row, &rows);
+    int rc = each_for_key(st, CS_STMT_GET_RECFILE, file_id, collect_row, &rows);
     if (rc != CS_OK)
         return rc;
     return rows.n ? CS_OK : CS_ENOTFOUND;

@@ -262,12 +262,13 @@ int cs_engine_recording_stop(cs_engine_t *e, const cs_identity_t *actor, const c
  * CS_ENOTFOUND when the consult is not in memory or has no such file. */
 int cs_engine_recording_file(cs_engine_t *e, const char *consult_id,
                              const cs_recording_file_t *f);
-/* The gateway could not go on capturing (a full disk, a write error): the
- * recording is off, its file queued with what was saved, marked incomplete
- * with reason (a sentence). CS_ENOTFOUND, CS_ESTATE (not recording that
- * file), CS_ESTORAGE. */
+/* The gateway could not go on capturing (a full disk, a write error) or
+ * could not start: the recording is off and its file marked incomplete with
+ * reason (a sentence), queued for post-processing when something was kept,
+ * else failed. CS_ENOTFOUND, CS_ESTATE (not recording that file),
+ * CS_ESTORAGE. */
 int cs_engine_recording_fail(cs_engine_t *e, const char *consult_id, const char *file_id,
-                             const char *reason, int64_t now);
+                             const char *reason, bool kept, int64_t now);
 /* After loading: a recording that was asked for or on when the gateway
  * stopped is off, its file queued (what reached the disk is
  * post-processed). Returns how many consults changed, or CS_ESTORAGE. */

@@ -54,15 +54,9 @@ static bool everyone_present_consented(cs_consult_t *c)
     return present > 0;
 }
 
-static cs_recording_file_t *current_file(cs_recording_t *r)
-{
-    cs_recording_file_t *f = r->n_files ? &r->files[r->n_files - 1] : NULL;
-    return f && f->state == CS_RECFILE_RECORDING ? f : NULL;
-}
-
 static void stop_capture(cs_recording_t *r, int64_t now)
 {
-    cs_recording_file_t *f = current_file(r);
+    cs_recording_file_t *f = cs_recording_current_file(r);
     if (f) {
         f->state = CS_RECFILE_QUEUED;
         f->stopped_at = now;
@@ -217,35 +211,32 @@ int cs_engine_recording_file(cs_engine_t *e, const char *consult_id,
                              const cs_recording_file_t *f)
 {
     consult_entry_t *ce = cs_map_get(e->consults, consult_id);
-    if (!ce)
+    cs_recording_file_t *mine = ce ? cs_recording_find_file(&ce->c.recording, f->id) : NULL;
+    if (!mine)
         return CS_ENOTFOUND;
-    cs_recording_t *r = &ce->c.recording;
-    for (int i = 0; i < r->n_files; i++) {
-        if (strcmp(r->files[i].id, f->id))
-            continue;
-        if (!memcmp(&r->files[i], f, sizeof *f))
-            return CS_OK;
-        r->files[i] = *f;
+    if (memcmp(mine, f, sizeof *f)) {
+        *mine = *f;
         e->revision++;
         announce(e, ce);
-        return CS_OK;
     }
-    return CS_ENOTFOUND;
+    return CS_OK;
 }
 
 int cs_engine_recording_fail(cs_engine_t *e, const char *consult_id, const char *file_id,
-                             const char *reason, int64_t now)
+                             const char *reason, bool kept, int64_t now)
 {
     consult_entry_t *ce = cs_map_get(e->consults, consult_id);
     if (!ce)
         return CS_ENOTFOUND;
     cs_consult_t next = ce->c;
-    cs_recording_file_t *f = current_file(&next.recording);
+    cs_recording_file_t *f = cs_recording_current_file(&next.recording);
     if (!f || strcmp(f->id, file_id))
         return CS_ESTATE;
     f->incomplete = true;
     cs_strlcpy(f->error, reason, sizeof f->error);
     stop_capture(&next.recording, now);
+    if (!kept)
+        f->state = CS_RECFILE_FAILED;   /* nothing to post-process */
     next.updated_at = now;
     if (commit(e, ce, &next, "recording_stopped", &engine_system_actor, reason, now))
         return CS_ESTORAGE;
@@ -260,7 +251,8 @@ int cs_engine_recording_recover(cs_engine_t *e, int64_t now)
     void *v;
     while (cs_map_next(e->consults, &pos, NULL, &v)) {
         consult_entry_t *ce = v;
-        if (ce->c.recording.state == CS_RECORDING_OFF && !current_file(&ce->c.recording))
+        const cs_recording_t *r = &ce->c.recording;
+        if (r->state == CS_RECORDING_OFF && !cs_recording_current_file(r))
             continue;
         cs_consult_t next = ce->c;
         stop_capture(&next.recording, now);

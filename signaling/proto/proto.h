@@ -263,6 +263,11 @@ typedef struct {
     int n_files;
 } cs_recording_t;
 
+/* The file being captured now (the last one, while it is recording), or NULL. */
+cs_recording_file_t *cs_recording_current_file(const cs_recording_t *r);
+/* The file with that id, or NULL. */
+cs_recording_file_t *cs_recording_find_file(const cs_recording_t *r, const char *id);
+
 /* One chat message of a consult. */
 typedef struct {
     char id[CS_ID_MAX];

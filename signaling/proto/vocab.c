@@ -62,6 +62,20 @@ NAME_AND_PARSE(consent, cs_consent_t, consent_names, CS_CONSENT_COUNT)
 NAME_AND_PARSE(recfile_state, cs_recfile_state_t, recfile_state_names, CS_RECFILE_STATE_COUNT)
 
 
+cs_recording_file_t *cs_recording_current_file(const cs_recording_t *r)
+{
+    const cs_recording_file_t *f = r->n_files > 0 ? &r->files[r->n_files - 1] : NULL;
+    return f && f->state == CS_RECFILE_RECORDING ? (cs_recording_file_t *)f : NULL;
+}
+
+cs_recording_file_t *cs_recording_find_file(const cs_recording_t *r, const char *id)
+{
+    for (int i = 0; i < r->n_files; i++)
+        if (!strcmp(r->files[i].id, id))
+            return (cs_recording_file_t *)&r->files[i];
+    return NULL;
+}
+
 bool cs_state_terminal(cs_state_t s)
 {
     return s == CS_STATE_ENDED || s == CS_STATE_CANCELLED || s == CS_STATE_EXPIRED;

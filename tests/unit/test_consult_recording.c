@@ -19,9 +19,10 @@
 #include "common/common.h"
 #include "gateway/storage/storage.h"
 #include "signaling/consult/consult.h"
+#include "engine_fixture.h"
 
 typedef struct {
-    char dir[64], path[128];
+    engine_db_t db;
     cs_storage_t *st;
     cs_engine_t *e;
     int64_t now;
@@ -41,18 +42,6 @@ static void hook(void *user, const cs_consult_t *c)
     fx_t *f = user;
     f->hooks++;
     f->hooked_state = c->recording.state;
-}
-
-static void ident(cs_identity_t *id, const char *subject, cs_role_t role, const char *tenant)
-{
-    memset(id, 0, sizeof *id);
-    cs_strlcpy(id->subject, subject, sizeof id->subject);
-    snprintf(id->name, sizeof id->name, "Name of %s", subject);
-    id->role = role;
-    cs_strlcpy(id->tenant, tenant, sizeof id->tenant);
-    if (role == CS_ROLE_SPECIALIST)
-        cs_strlcpy(id->specialties[id->n_specialties++], "cardiology", CS_SPECIALTY_MAX);
-    id->expires_at = INT64_MAX;
 }
 
 static cs_engine_t *engine(fx_t *f)
@@ -84,10 +73,8 @@ static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/cs-test-crec-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/c.db", f->dir);
-    assert_non_null(f->st = cs_storage_open(f->path, NULL));
+    engine_db_open(&f->db, "crec");
+    f->st = f->db.st;
     f->e = engine(f);
     f->now = 1790000000000;
     ident(&f->clin, "clin", CS_ROLE_CLINICIAN, "kirov");
@@ -121,10 +108,7 @@ static int teardown(void **state)
 {
     fx_t *f = *state;
     cs_engine_free(f->e);
-    cs_storage_close(f->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int rc = system(cmd);
+    int rc = engine_db_close(&f->db);
     free(f);
     return rc;
 }
@@ -292,7 +276,7 @@ static void test_restart_and_files(void **state)
         cs_engine_recording_consent(f->e, &f->clin, f->consult_id, true, f->now, &c), CS_OK);
     char file_id[CS_ID_MAX];
     cs_strlcpy(file_id, c->recording.files[0].id, sizeof file_id);
-    assert_int_equal(cs_engine_recording_fail(f->e, f->consult_id, "nope", "x", f->now),
+    assert_int_equal(cs_engine_recording_fail(f->e, f->consult_id, "nope", "x", true, f->now),
                      CS_ESTATE);
     /* a restart: the record comes back as it was, and recover stops it */
     cs_engine_free(f->e);
@@ -337,14 +321,23 @@ static void test_restart_and_files(void **state)
     c = cs_engine_find(f->e, f->consult_id);
     assert_int_equal(c->recording.state, CS_RECORDING_ON);
     assert_int_equal(cs_engine_recording_fail(f->e, f->consult_id, c->recording.files[1].id,
-                                              "the disk is full", f->now),
+                                              "the disk is full", true, f->now),
                      CS_OK);
     c = cs_engine_find(f->e, f->consult_id);
     assert_int_equal(c->recording.state, CS_RECORDING_OFF);
     assert_true(c->recording.files[1].incomplete);
     assert_string_equal(c->recording.files[1].error, "the disk is full");
+    assert_int_equal(c->recording.files[1].state, CS_RECFILE_QUEUED);
     assert_int_equal(cs_storage_recfile_get(f->st, c->recording.files[1].id, &rows[1]), CS_OK);
     assert_true(rows[1].file.incomplete);
+    /* a capture that never started keeps nothing: failed, not queued */
+    assert_int_equal(cs_engine_recording_start(f->e, &f->spec, f->consult_id, f->now, &c), CS_OK);
+    assert_int_equal(cs_engine_recording_fail(f->e, f->consult_id, c->recording.files[2].id,
+                                              "no folder", false, f->now),
+                     CS_OK);
+    assert_int_equal(cs_storage_recfile_get(f->st, c->recording.files[2].id, &rows[2]), CS_OK);
+    assert_int_equal(rows[2].file.state, CS_RECFILE_FAILED);
+    assert_string_equal(rows[2].file.error, "no folder");
 }
 
 int main(void)
