@@ -18,15 +18,17 @@
 
 /* ---- queries built for who is looking ------------------------------------------- */
 
+typedef struct {
+    const char *text;
+    int64_t i;
+    bool is_int;
+} qb_param_t;
+
 /* SQL text and its parameters, numbered in the order they are appended. */
 typedef struct {
     sqlite3_str *s;
     int n;
-    struct {
-        const char *text;
-        int64_t i;
-        bool is_int;
-    } p[QB_MAX];
+    qb_param_t p[QB_MAX];
     bool full;
 } qb_t;
 
@@ -35,26 +37,29 @@ static void qb_sql(qb_t *q, const char *sql)
     sqlite3_str_appendall(q->s, sql);
 }
 
-static void qb_text(qb_t *q, const char *text)
+/* The next parameter's slot, its "?N" written; NULL (and full) past QB_MAX. */
+static qb_param_t *qb_param(qb_t *q)
 {
     if (q->n == QB_MAX) {
         q->full = true;
-        return;
+        return NULL;
     }
-    q->p[q->n].text = text;
-    q->p[q->n].is_int = false;
-    sqlite3_str_appendf(q->s, "?%d", ++q->n);
+    sqlite3_str_appendf(q->s, "?%d", q->n + 1);
+    return &q->p[q->n++];
+}
+
+static void qb_text(qb_t *q, const char *text)
+{
+    qb_param_t *p = qb_param(q);
+    if (p)
+        *p = (qb_param_t){.text = text, .is_int = false};
 }
 
 static void qb_int(qb_t *q, int64_t v)
 {
-    if (q->n == QB_MAX) {
-        q->full = true;
-        return;
-    }
-    q->p[q->n].i = v;
-    q->p[q->n].is_int = true;
-    sqlite3_str_appendf(q->s, "?%d", ++q->n);
+    qb_param_t *p = qb_param(q);
+    if (p)
+        *p = (qb_param_t){.i = v, .is_int = true};
 }
 
 /* " AND <alias>.system = ? AND <alias>.value = ?" for identifier p. */
