@@ -210,6 +210,7 @@ static void reconcile(cs_app_recording_t *ar, const char *consult_id)
 static void on_recording_changed(void *user, const cs_consult_t *c)
 {
     cs_app_recording_t *ar = user;
+    rec_jobs_wake(ar);   /* a stop queues its file */
     if (cs_map_put(ar->dirty, c->id, (void *)1) != CS_OK)
         CS_LOGE("recording", "consult %s: recording change not noted (out of memory)", c->id);
     cs_ws_wake(ar->app->ws);
@@ -253,6 +254,7 @@ static void finish_capture(cs_app_recording_t *ar, rec_capture_t *cap)
             (unsigned long long)st.dropped);
     cs_rec_session_release(cap->session);
     free(cap);
+    rec_jobs_wake(ar);   /* its file may be post-processed now */
 }
 
 bool rec_capture_pending(const cs_app_recording_t *ar, const char *file_id)

@@ -75,7 +75,7 @@ struct cs_app_recording {
     bool stopping;             /* under mu */
     volatile bool cancel;      /* read by running jobs */
     rec_job_t jobs[REC_MAX_JOBS];
-    int64_t queue_checked_at;
+    bool queue_dirty;          /* a file may have been queued since the queue was read */
     /* counters for /metrics */
     uint64_t captures_opened, capture_failures, processed, processing_failures, reads;
 };
@@ -100,6 +100,8 @@ int rec_jobs_start(cs_app_recording_t *ar, char *err, size_t errlen);
 void rec_jobs_stop(cs_app_recording_t *ar);
 /* Results, progress, and new jobs for queued files whose capture is closed. */
 void rec_jobs_poll(cs_app_recording_t *ar, int64_t now_ms);
+/* Something may have joined the queue: read it when a thread is free. */
+void rec_jobs_wake(cs_app_recording_t *ar);
 /* Files interrupted in processing by a stop or crash go back to the queue. */
 int rec_jobs_recover(cs_app_recording_t *ar);
 

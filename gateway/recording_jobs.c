@@ -121,8 +121,14 @@ void rec_jobs_stop(cs_app_recording_t *ar)
 
 /* ---- the queue ------------------------------------------------------------------- */
 
+void rec_jobs_wake(cs_app_recording_t *ar)
+{
+    ar->queue_dirty = true;
+}
+
 int rec_jobs_recover(cs_app_recording_t *ar)
 {
+    rec_jobs_wake(ar);   /* what a stop left queued */
     cs_recfile_row_t rows[64];
     int n;
     /* Each pass moves what it read out of the state, so the loop ends. */
@@ -212,11 +218,16 @@ static bool job_running(const cs_app_recording_t *ar, const char *file_id)
     return false;
 }
 
-static void fill_free_slots(cs_app_recording_t *ar)
+/* Hands free threads the oldest queued files; false when it ran out of
+ * threads first (more may wait). A file whose capture is still being written
+ * out is left for finish_capture to announce. */
+static bool fill_free_slots(cs_app_recording_t *ar)
 {
     cs_recfile_row_t rows[REC_MAX_JOBS * 2];
     int n = cs_storage_recfiles_in_state(ar->app->storage, CS_RECFILE_QUEUED, rows,
                                          CS_ARRAY_LEN(rows));
+    if (n < 0)
+        return false;
     for (int k = 0; k < n; k++) {
         if (rec_capture_pending(ar, rows[k].file.id) || job_running(ar, rows[k].file.id))
             continue;
@@ -224,9 +235,10 @@ static void fill_free_slots(cs_app_recording_t *ar)
         while (i < ar->n_threads && ar->jobs[i].busy)
             i++;
         if (i == ar->n_threads)
-            return;
+            return false;
         submit(ar, &ar->jobs[i], &rows[k]);
     }
+    return n < (int)CS_ARRAY_LEN(rows);
 }
 
 /* A finished job's result into the file's record: ready (with what was lost,
@@ -298,6 +310,7 @@ void rec_jobs_poll(cs_app_recording_t *ar, int64_t now_ms)
         pthread_mutex_unlock(&ar->mu);
         if (busy && done) {
             take_result(ar, job);
+            ar->queue_dirty = true;   /* a thread is free for what waits */
             pthread_mutex_lock(&ar->mu);
             job->busy = job->done = false;
             pthread_mutex_unlock(&ar->mu);
@@ -307,9 +320,8 @@ void rec_jobs_poll(cs_app_recording_t *ar, int64_t now_ms)
         }
         any_free |= !busy;
     }
-    /* The queue is read when a thread is free, at most every 250 ms. */
-    if (any_free && now_ms - ar->queue_checked_at >= 250) {
-        ar->queue_checked_at = now_ms;
-        fill_free_slots(ar);
-    }
+    /* The queue is read only when a thread is free and something may have
+     * joined it (see rec_jobs_wake), not on every loop turn. */
+    if (any_free && ar->queue_dirty)
+        ar->queue_dirty = !fill_free_slots(ar);
 }
