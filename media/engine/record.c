@@ -158,9 +158,9 @@ void rec_tap(void *room_user, void *member_user, const cs_router_record_track_t 
     rec_stream_t *st = &ms->rec_streams[t->stream];
     if (!st->declared || st->generation != t->generation ||
         st->payload_type != t->payload_type) {
-        int n = declare(ms->rec, t);
-        if (n < 0 || n >= CS_REC_MAX_TRACKS) {
-            push_failed(r->worker, ms, n < 0 ? n : CS_ELIMIT);
+        int n = declare(ms->rec, t);   /* a track number below CS_REC_MAX_TRACKS */
+        if (n < 0) {
+            push_failed(r->worker, ms, n);
             return;
         }
         *st = (rec_stream_t){.declared = true, .payload_type = t->payload_type,

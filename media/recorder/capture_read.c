@@ -15,7 +15,6 @@
  */
 #include "media/recorder/internal.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,18 +61,7 @@ static long read_at(cs_capture_reader_t *r, uint64_t off, uint8_t *dst, size_t n
         memcpy(dst, r->mem + off, n);
         return (long)n;
     }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(r->fd, dst + got, n - got, (off_t)(off + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return CS_EIO;
-        if (k == 0)
-            break;
-        got += (size_t)k;
-    }
-    return (long)got;
+    return rec_read_all(r->fd, dst, n, off);
 }
 
 /* ---- opening -------------------------------------------------------------- */
@@ -428,11 +416,10 @@ static int next_record(cs_capture_reader_t *r, cs_capture_record_t *rec)
                 rc = read_track(r, body, blen, rec);
             else if (p[0] == CAP_REC_PACKET)
                 rc = read_packet(r, body, blen, rec);
-            else if (p[0] == CAP_REC_END && blen == 0)
-                rc = 1;
-            if (rc == 1 && p[0] == CAP_REC_END) {
+            else if (p[0] == CAP_REC_END && blen == 0) {
                 rec->type = CS_CAP_END;
                 r->info.clean_end = true;
+                rc = 1;
             }
         }
         if (rc < 0) {

@@ -11,9 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -156,7 +153,7 @@ int cap_writer_create(cap_writer_t *w, const char *path, const uint8_t master[CS
  * (with the declarations so far) when none is. */
 static int make_room(cap_writer_t *w, size_t len, int64_t now_ms)
 {
-    if (w->len && w->len + len > CAP_CHUNK_MAX) {
+    if (cap_writer_full_for(w, len)) {
         int rc = cap_writer_flush(w);
         if (rc)
             return rc;

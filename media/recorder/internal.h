@@ -143,6 +143,9 @@ void rec_wipe(void *p, size_t len);
 /* write(2)/pwrite(2) all of it, retrying on EINTR and short writes. off < 0:
  * at the file position. CS_OK or CS_EIO with errno set. */
 int rec_write_all(int fd, const void *buf, size_t len, int64_t off);
+/* pread(2) len bytes at off, retrying on EINTR and short reads: the bytes
+ * read (fewer only at the end of the file), or CS_EIO with errno set. */
+long rec_read_all(int fd, void *buf, size_t len, uint64_t off);
 /* fsyncs the folder holding path (a new file's entry survives a crash only
  * then), keeping errno of a failure. CS_OK, CS_EINVAL, CS_EIO. */
 int rec_sync_dir_of(const char *path);
@@ -164,6 +167,13 @@ typedef struct {
     uint64_t chunks;                 /* chunks written and synced */
     int os_errno;                    /* of the failure that made a call return CS_EIO */
 } cap_writer_t;
+
+/* Whether a record of len bytes makes the open chunk be sealed and written
+ * before it (no room left in it). */
+static inline bool cap_writer_full_for(const cap_writer_t *w, size_t len)
+{
+    return w->len && w->len + len > CAP_CHUNK_MAX;
+}
 
 /* The header's bytes for a file whose data key and wrap nonce are given:
  * the writer passes random ones; the fuzz target and tests fixed ones. */
@@ -245,14 +255,15 @@ struct cs_rec_session {
     unsigned n_tracks;
     cs_rec_session_t *next;          /* r->sessions */
     /* any thread */
-    atomic_bool closing;
+    atomic_bool closing;             /* set under r->mu: no record of s goes in after it */
     atomic_bool finished;
-    atomic_uint_fast64_t pending;    /* records in the ring */
     atomic_uint_fast64_t packets, dropped, bytes_written, chunks;
     atomic_int error, os_errno;
     /* the writer thread's */
     cap_writer_t file;
     bool failed;
+    bool drain;                      /* closing when the writer took its batch (under
+                                        r->mu): once that is written, none is left */
 };
 
 struct cs_recorder {

@@ -1,8 +1,8 @@
 /*
  * keys.c — the recorder's cryptography: the master key's id, AES-256-GCM
  * sealing and opening (libcrypto EVP), and wrapping a file's data key
- * under the master key. Also the write loop and the folder sync both file
- * formats use.
+ * under the master key. Also the write and read loops and the folder sync
+ * both file formats use.
  *
  * A context is made per call: calls come once per 256 KiB chunk or 64 KiB
  * block, where the allocation is lost in the cipher's own cost, and no
@@ -142,6 +142,23 @@ int rec_write_all(int fd, const void *buf, size_t len, int64_t off)
             off += n;
     }
     return CS_OK;
+}
+
+long rec_read_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    uint8_t *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, p + got, len - got, (off_t)(off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return CS_EIO;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (long)got;
 }
 
 /* A new file's directory entry survives a crash only once the directory

@@ -12,7 +12,6 @@
  */
 #include "media/recorder/internal.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -144,9 +143,8 @@ static bool refused(const cs_rec_session_t *s)
 }
 
 /* Under r->mu, after a record went in. */
-static void after_put(cs_recorder_t *r, cs_rec_session_t *s, size_t used_before)
+static void after_put(cs_recorder_t *r, size_t used_before)
 {
-    atomic_fetch_add(&s->pending, 1);
     if (used_before == 0)
         r->ring_first_ms = cs_mono_ms();
     if (r->wait == WAIT_DEEP || (r->wait == WAIT_TIMED && r->ring.used >= r->wake_bytes))
@@ -176,7 +174,7 @@ int cs_recorder_add_track(cs_rec_session_t *s, const cs_rec_track_t *t)
         size_t before = r->ring.used;
         if (ring_put(&r->ring, &h, enc)) {
             rc = (int)s->n_tracks++;
-            after_put(r, s, before);
+            after_put(r, before);
         } else {
             rc = CS_ELIMIT;
         }
@@ -203,7 +201,7 @@ int cs_recorder_push(cs_rec_session_t *s, uint16_t track, int64_t arrival_us,
         size_t before = r->ring.used;
         if (ring_put(&r->ring, &h, rtp)) {
             atomic_fetch_add_explicit(&s->packets, 1, memory_order_relaxed);
-            after_put(r, s, before);
+            after_put(r, before);
         } else {
             atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
             rc = CS_ELIMIT;

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +56,17 @@ static uint64_t file_length(uint64_t size)
            (size - (n - 1) * SEALED_BLOCK) + REC_TAG_LEN;
 }
 
+/* Created and not finished yet: blocks are stored full, the bitmap says
+ * which are on disk. */
+static bool filling(const cs_sealed_t *f)
+{
+    return f->writing && !f->finished;
+}
+
 /* The plaintext length block i is stored with. */
 static size_t stored_len(const cs_sealed_t *f, uint64_t i)
 {
-    if (f->writing && !f->finished)
+    if (filling(f))
         return SEALED_BLOCK;
     uint64_t rest = f->size - i * SEALED_BLOCK;
     return rest < SEALED_BLOCK ? (size_t)rest : SEALED_BLOCK;
@@ -114,17 +120,11 @@ static int store_block(cs_sealed_t *f, uint64_t i, const uint8_t *plain, size_t 
 /* Block i from disk into plain: CS_EAUTH when it does not authenticate. */
 static int load_block(cs_sealed_t *f, uint64_t i, size_t len)
 {
-    size_t want = REC_NONCE_LEN + len + REC_TAG_LEN, got = 0;
-    off_t off = (off_t)(SEALED_HDR_LEN + i * SEALED_STRIDE);
-    while (got < want) {
-        ssize_t k = pread(f->fd, f->io + got, want - got, off + (off_t)got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            f->os_errno = k < 0 ? errno : EIO;
-            return k < 0 ? CS_EIO : CS_EAUTH;   /* cut short: damaged */
-        }
-        got += (size_t)k;
+    size_t want = REC_NONCE_LEN + len + REC_TAG_LEN;
+    long got = rec_read_all(f->fd, f->io, want, SEALED_HDR_LEN + i * SEALED_STRIDE);
+    if (got < 0 || (size_t)got < want) {
+        f->os_errno = got < 0 ? errno : EIO;
+        return got < 0 ? CS_EIO : CS_EAUTH;   /* cut short: damaged */
     }
     uint8_t aad[8];
     rec_wr64(aad, i);
@@ -154,11 +154,11 @@ static int cache_block(cs_sealed_t *f, uint64_t i)
     if (rc)
         return rc;
     f->cached = NO_BLOCK;
-    bool present = f->writing && !f->finished ? is_stored(f, i) : i < block_count(f->size);
+    bool present = filling(f) ? is_stored(f, i) : i < block_count(f->size);
     if (!present) {
         memset(f->plain, 0, SEALED_BLOCK);
     } else if ((rc = load_block(f, i, stored_len(f, i))) != CS_OK) {
-        if (f->writing && !f->finished)
+        if (filling(f))
             return fail(f, rc == CS_EAUTH ? EBADMSG : f->os_errno);
         return rc;
     }
@@ -235,7 +235,7 @@ int cs_sealed_write(cs_sealed_t *f, uint64_t offset, const void *buf, size_t len
 {
     if (!f || (!buf && len))
         return CS_EINVAL;
-    if (!f->writing || f->finished)
+    if (!filling(f))
         return CS_ESTATE;
     if (f->err)
         return f->err;
@@ -320,7 +320,7 @@ int cs_sealed_finish(cs_sealed_t *f)
 static int check_header(cs_sealed_t *f, const uint8_t master[CS_REC_KEY_LEN])
 {
     uint8_t h[SEALED_HDR_LEN], id[CS_REC_KEY_ID_LEN];
-    ssize_t n = pread(f->fd, h, sizeof h, 0);
+    long n = rec_read_all(f->fd, h, sizeof h, 0);
     if (n < 0)
         return CS_EIO;
     if ((size_t)n < sizeof h || memcmp(h, SEALED_MAGIC, 8) || cs_rd16(h + 8) != SEALED_VERSION ||

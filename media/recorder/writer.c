@@ -66,19 +66,12 @@ static void release_ring(cs_recorder_t *r, size_t *n)
     *n = 0;
 }
 
-/* Whether appending len more plaintext bytes makes the file seal its open
- * chunk first (a write). */
-static bool would_write(const cap_writer_t *w, size_t len)
-{
-    return w->len && w->len + len > CAP_CHUNK_MAX;
-}
-
 static void append(cs_recorder_t *r, const ring_rec_t *h, int64_t batch_ms, size_t *held)
 {
     cs_rec_session_t *s = h->s;
     if (!s->failed) {
         size_t len = h->type == CAP_REC_TRACK ? h->len : CAP_REC_HDR + CAP_PACKET_HDR + h->len;
-        if (would_write(&s->file, len))
+        if (cap_writer_full_for(&s->file, len))
             release_ring(r, held);   /* the record is in scratch already */
         int rc = h->type == CAP_REC_TRACK
                      ? cap_writer_track(&s->file, r->scratch, h->len, batch_ms)
@@ -89,7 +82,6 @@ static void append(cs_recorder_t *r, const ring_rec_t *h, int64_t batch_ms, size
         else
             publish_stats(s);
     }
-    atomic_fetch_sub(&s->pending, 1);
 }
 
 /* Takes the n bytes of records that start at pos (a snapshot taken under
@@ -134,16 +126,24 @@ static void finish_session(cs_recorder_t *r, cs_rec_session_t *s)
     rec_session_unref(s);   /* the writer's own reference */
 }
 
-/* Seals what is due, finishes what is closed and drained. Returns whether
- * a closed session still has records in the ring. */
-static bool flush_and_finish(cs_recorder_t *r)
+/* Under r->mu, as a batch is taken: a session closing now has all its
+ * records in the batch (a push is refused under the mutex once it is), so
+ * it can be finished when the batch is written. One closed later gets the
+ * next batch (its close sets close_pending). */
+static void mark_drains(cs_recorder_t *r)
+{
+    for (cs_rec_session_t *s = r->sessions; s; s = s->next)
+        s->drain = atomic_load(&s->closing);
+}
+
+/* Seals what is due, finishes what is closed and drained. */
+static void flush_and_finish(cs_recorder_t *r)
 {
     pthread_mutex_lock(&r->mu);
     cs_rec_session_t *s = r->sessions;
     pthread_mutex_unlock(&r->mu);
     /* Only this thread unlinks sessions, and producers only insert at the
      * head, so the list from s on can be walked without the mutex. */
-    bool more = false;
     int64_t now = cs_mono_ms();
     while (s) {
         cs_rec_session_t *next = s->next;
@@ -154,15 +154,10 @@ static bool flush_and_finish(cs_recorder_t *r)
             else
                 publish_stats(s);
         }
-        if (atomic_load(&s->closing)) {
-            if (atomic_load(&s->pending) == 0)
-                finish_session(r, s);
-            else
-                more = true;
-        }
+        if (s->drain)
+            finish_session(r, s);
         s = next;
     }
-    return more;
 }
 
 void *rec_writer_main(void *arg)
@@ -184,12 +179,11 @@ void *rec_writer_main(void *arg)
         int64_t batch_ms = r->ring_first_ms;
         r->ring_first_ms = cs_mono_ms();   /* anything later came after this */
         r->close_pending = false;
+        mark_drains(r);
         pthread_mutex_unlock(&r->mu);
         take_records(r, pos, n, batch_ms);
-        bool more = flush_and_finish(r);
+        flush_and_finish(r);
         pthread_mutex_lock(&r->mu);
-        if (more)
-            r->close_pending = true;
     }
     pthread_mutex_unlock(&r->mu);
     return NULL;

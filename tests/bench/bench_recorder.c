@@ -52,6 +52,16 @@ static void die(const char *what, int rc)
     exit(1);
 }
 
+static cs_recorder_t *new_recorder(void)
+{
+    cs_recorder_config_t cfg = {.master_key = KEY};
+    int err;
+    cs_recorder_t *r = cs_recorder_new(&cfg, &err);
+    if (!r)
+        die("recorder", err);
+    return r;
+}
+
 static cs_rec_session_t *open_session(cs_recorder_t *r, const char *dir, int n, char *path,
                                       size_t cap)
 {
@@ -60,6 +70,18 @@ static cs_rec_session_t *open_session(cs_recorder_t *r, const char *dir, int n, 
     int rc = cs_recorder_open(r, path, "bench", cs_now_ms(), cs_mono_us(), &s);
     if (rc)
         die(path, rc);
+    return s;
+}
+
+/* A session with one VP8 track (number 0). */
+static cs_rec_session_t *open_video(cs_recorder_t *r, const char *dir, int n, char *path,
+                                    size_t cap)
+{
+    cs_rec_session_t *s = open_session(r, dir, n, path, cap);
+    cs_rec_track_t t = {.kind = CS_REC_VIDEO, .clock_rate = 90000, .codec = "VP8"};
+    int rc = cs_recorder_add_track(s, &t);
+    if (rc < 0)
+        die("track", rc);
     return s;
 }
 
@@ -93,22 +115,37 @@ static void wait_finished(cs_rec_session_t *s, cs_rec_session_stats_t *st)
     }
 }
 
+/* Closes s, waits for its file, lets go of it and removes the file. */
+static void close_and_remove(cs_rec_session_t *s, const char *path)
+{
+    cs_rec_session_stats_t st;
+    cs_recorder_close(s);
+    wait_finished(s, &st);
+    cs_rec_session_release(s);
+    unlink(path);
+}
+
+/* Until the writer has taken everything out of the ring. */
+static void wait_drained(cs_recorder_t *r)
+{
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        size_t used = r->ring.used;
+        pthread_mutex_unlock(&r->mu);
+        if (!used)
+            return;
+        usleep(1000);
+    }
+}
+
 static void throughput(const char *dir)
 {
-    cs_recorder_config_t cfg = {.master_key = KEY};
-    int err;
-    cs_recorder_t *r = cs_recorder_new(&cfg, &err);
-    if (!r)
-        die("recorder", err);
+    cs_recorder_t *r = new_recorder();
     char paths[SESSIONS][256];
     feeder_t f[SESSIONS];
     pthread_t th[SESSIONS];
-    cs_rec_track_t t = {.kind = CS_REC_VIDEO, .clock_rate = 90000, .codec = "VP8"};
-    for (int i = 0; i < SESSIONS; i++) {
-        f[i] = (feeder_t){.s = open_session(r, dir, i, paths[i], sizeof paths[i])};
-        if ((err = cs_recorder_add_track(f[i].s, &t)) < 0)
-            die("track", err);
-    }
+    for (int i = 0; i < SESSIONS; i++)
+        f[i] = (feeder_t){.s = open_video(r, dir, i, paths[i], sizeof paths[i])};
     int64_t t0 = cs_mono_us();
     for (int i = 0; i < SESSIONS; i++)
         pthread_create(&th[i], NULL, feed, &f[i]);
@@ -153,16 +190,10 @@ static void throughput(const char *dir)
  * not empty. */
 static void push_cost(const char *dir)
 {
-    cs_recorder_config_t cfg = {.master_key = KEY};
-    int err;
-    cs_recorder_t *r = cs_recorder_new(&cfg, &err);
-    if (!r)
-        die("recorder", err);
+    cs_recorder_t *r = new_recorder();
     char path[256];
-    cs_rec_session_t *s = open_session(r, dir, 98, path, sizeof path);
-    cs_rec_track_t t = {.kind = CS_REC_VIDEO, .clock_rate = 90000, .codec = "VP8"};
-    if ((err = cs_recorder_add_track(s, &t)) < 0)
-        die("track", err);
+    cs_rec_session_t *s = open_video(r, dir, 98, path, sizeof path);
+    int err;
     uint8_t pkt[PKT_LEN];
     memset(pkt, 0x5a, sizeof pkt);
     enum { N = 5000, ROUNDS = 11 };   /* 5000 packets: 6 MB of the default 8 MiB ring */
@@ -175,8 +206,7 @@ static void push_cost(const char *dir)
                 die("push", err);
         double ns = (double)(thread_cpu_ns() - cpu0) / N;
         cs_recorder_test_pause(r, false);
-        while (atomic_load(&s->pending))
-            usleep(1000);
+        wait_drained(r);
         if (round) {
             best = ns < best ? ns : best;
             sum += ns;
@@ -184,22 +214,14 @@ static void push_cost(const char *dir)
     }
     printf("push: %.0f ns of the caller's CPU per %d-byte packet (uncontended; best of %d "
            "rounds, mean %.0f)\n", best, PKT_LEN, ROUNDS - 1, sum / (ROUNDS - 1));
-    cs_recorder_close(s);
-    cs_rec_session_stats_t st;
-    wait_finished(s, &st);
-    cs_rec_session_release(s);
-    unlink(path);
+    close_and_remove(s, path);
     cs_recorder_free(r);
 }
 
 /* 20 ms ticks: per participant one audio packet and two video packets. */
 static void consult(const char *dir, int seconds)
 {
-    cs_recorder_config_t cfg = {.master_key = KEY};
-    int err;
-    cs_recorder_t *r = cs_recorder_new(&cfg, &err);
-    if (!r)
-        die("recorder", err);
+    cs_recorder_t *r = new_recorder();
     char path[256];
     cs_rec_session_t *s = open_session(r, dir, 99, path, sizeof path);
     int tracks[4];
@@ -243,10 +265,7 @@ static void consult(const char *dir, int seconds)
            seconds, (double)cpu / 1e6 / seconds, (double)cpu / 1e7 / seconds,
            (unsigned long long)st.chunks, (double)st.bytes_written / 1e3 / seconds,
            (unsigned long long)dropped);
-    cs_recorder_close(s);
-    wait_finished(s, &st);
-    cs_rec_session_release(s);
-    unlink(path);
+    close_and_remove(s, path);
     cs_recorder_free(r);
 }
 

@@ -22,23 +22,11 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "common/common.h"
-#include "media/recorder/internal.h"
-#include "media/recorder/recorder.h"
+#include "tests/unit/recorder_fixture.h"
 
 #define START_MONO INT64_C(5000000000)
 #define START_WALL INT64_C(1790000000000)
 #define NTRACKS 6
-
-static const uint8_t KEY[CS_REC_KEY_LEN] = "consilium-test-master-key-32-by";
-static const uint8_t OTHER_KEY[CS_REC_KEY_LEN] = "another-master-key-of-32-bytes!";
 
 /* ---- fixture ----------------------------------------------------------------- */
 
@@ -46,35 +34,11 @@ static const uint8_t OTHER_KEY[CS_REC_KEY_LEN] = "another-master-key-of-32-bytes
  * per byte of it. */
 static size_t len_mod = CS_REC_PACKET_MAX;
 
-typedef struct {
-    char dir[64];
-    char path[128];
-    cs_recorder_t *rec;
-} fx_t;
-
-static int rm_entry(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb, (void)type, (void)ftw;
-    return remove(p);
-}
-
-static cs_recorder_t *new_recorder(const uint8_t *key, unsigned flush_ms)
-{
-    cs_recorder_config_t cfg = {.flush_ms = flush_ms, .master_key = key};
-    int err = -1;
-    cs_recorder_t *r = cs_recorder_new(&cfg, &err);
-    assert_non_null(r);
-    assert_int_equal(err, CS_OK);
-    return r;
-}
-
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/cs-test-capture-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fx_t *f = fx_new("/tmp/cs-test-capture-XXXXXX");
     snprintf(f->path, sizeof f->path, "%s/a.cap", f->dir);
-    f->rec = new_recorder(KEY, 50);
+    f->rec = new_recorder(KEY, 0, 50);
     len_mod = CS_REC_PACKET_MAX;
     *state = f;
     return 0;
@@ -82,11 +46,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    cs_recorder_free(f->rec);
-    int rc = nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return rc;
+    return fx_free(*state);
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -142,18 +102,6 @@ static void push_range(cs_rec_session_t *s, int from, int to)
         assert_int_equal(cs_recorder_push(s, (uint16_t)(i % NTRACKS), pkt_arrival(i), b, n),
                          CS_OK);
     }
-}
-
-static void wait_stats(cs_rec_session_t *s, cs_rec_session_stats_t *st, bool finished,
-                       uint64_t chunks)
-{
-    for (int i = 0; i < 20000; i++) {   /* a hang fails after 20 s, not a timing check */
-        cs_rec_session_stats(s, st);
-        if ((!finished || st->finished) && st->chunks >= chunks)
-            return;
-        usleep(1000);
-    }
-    fail_msg("the writer never got there");
 }
 
 static void finish(cs_rec_session_t *s, cs_rec_session_stats_t *st)
@@ -277,8 +225,9 @@ static size_t chunk_starts(const uint8_t *b, size_t len, size_t *starts, size_t 
 }
 
 /* Three flushed chunks of small packets [0,40), [40,80), [80,120) and a
- * last one with the end record. */
-static uint8_t *write_three_chunks(fx_t *f, size_t *len)
+ * last one with the end record: the file's bytes, and where the four
+ * chunks start. */
+static uint8_t *write_three_chunks(fx_t *f, size_t *len, size_t starts[4])
 {
     cs_rec_session_stats_t st;
     len_mod = 60;
@@ -291,7 +240,9 @@ static uint8_t *write_three_chunks(fx_t *f, size_t *len)
     }
     finish(s, &st);
     assert_int_equal(st.chunks, 4);
-    return slurp(f->path, len);
+    uint8_t *b = slurp(f->path, len);
+    assert_int_equal(chunk_starts(b, *len, starts, 4), 4);
+    return b;
 }
 
 /* ---- tests ---------------------------------------------------------------------- */
@@ -376,9 +327,8 @@ static void test_wrong_key_and_not_capture(void **state)
 static void test_truncated_at_every_cut(void **state)
 {
     fx_t *f = *state;
-    size_t len, starts[8];
-    uint8_t *b = write_three_chunks(f, &len);
-    assert_int_equal(chunk_starts(b, len, starts, 8), 4);
+    size_t len, starts[4];
+    uint8_t *b = write_three_chunks(f, &len, starts);
     readout_t *full = malloc(sizeof *full), *o = malloc(sizeof *o);
     read_mem(b, len, full);
     assert_int_equal(full->packets, 120);
@@ -410,9 +360,8 @@ static void test_truncated_at_every_cut(void **state)
 static void test_damaged_middle_chunk(void **state)
 {
     fx_t *f = *state;
-    size_t len, starts[8];
-    uint8_t *b = write_three_chunks(f, &len);
-    assert_int_equal(chunk_starts(b, len, starts, 8), 4);
+    size_t len, starts[4];
+    uint8_t *b = write_three_chunks(f, &len, starts);
     size_t c1 = starts[1], c1_len = starts[2] - starts[1];
     readout_t *o = malloc(sizeof *o);
     /* magic, index, length, ciphertext (start, middle, end), tag */
@@ -444,9 +393,8 @@ static void test_damaged_middle_chunk(void **state)
 static void test_damaged_first_chunk(void **state)
 {
     fx_t *f = *state;
-    size_t len, starts[8];
-    uint8_t *b = write_three_chunks(f, &len);
-    assert_int_equal(chunk_starts(b, len, starts, 8), 4);
+    size_t len, starts[4];
+    uint8_t *b = write_three_chunks(f, &len, starts);
     b[starts[0] + CAP_FRAME_LEN + 5] ^= 0x80;
     readout_t *o = malloc(sizeof *o);
     read_mem(b, len, o);
@@ -465,9 +413,8 @@ static void test_damaged_first_chunk(void **state)
 static void test_chunks_moved(void **state)
 {
     fx_t *f = *state;
-    size_t len, st[8];
-    uint8_t *b = write_three_chunks(f, &len);
-    assert_int_equal(chunk_starts(b, len, st, 8), 4);
+    size_t len, st[4];
+    uint8_t *b = write_three_chunks(f, &len, st);
     size_t l1 = st[2] - st[1];
     uint8_t *c = malloc(len + l1);
     readout_t *o = malloc(sizeof *o);
@@ -693,18 +640,17 @@ static int put_seed(const char *dir, const char *name, const uint8_t *b, size_t 
 /* A real recording under the fuzz key, and damaged copies of it. */
 static int write_seeds(const char *dir)
 {
-    fx_t f = {.rec = new_recorder(FUZZ_KEY, 20)};
+    fx_t f = {.rec = new_recorder(FUZZ_KEY, 0, 20)};
     snprintf(f.path, sizeof f.path, "%s/.seed-tmp.cap", dir);
     unlink(f.path);
-    size_t len, st[8];
-    uint8_t *b = write_three_chunks(&f, &len);
+    size_t len, st[4];
+    uint8_t *b = write_three_chunks(&f, &len, st);
     cs_recorder_free(f.rec);
     unlink(f.path);
-    size_t n = chunk_starts(b, len, st, 8);
     int bad = put_seed(dir, "valid.cap", b, len);
     bad |= put_seed(dir, "header_only.cap", b, CAP_HDR_LEN);
     bad |= put_seed(dir, "cut_in_header.cap", b, CAP_HDR_LEN - 20);
-    bad |= put_seed(dir, "cut_in_frame.cap", b, st[n - 1] + 7);
+    bad |= put_seed(dir, "cut_in_frame.cap", b, st[3] + 7);
     bad |= put_seed(dir, "cut_in_chunk.cap", b, st[2] + (st[3] - st[2]) / 2);
     b[st[1] + 40] ^= 0x20;
     bad |= put_seed(dir, "flipped_chunk.cap", b, len);

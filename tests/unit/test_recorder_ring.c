@@ -24,62 +24,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "common/common.h"
-#include "media/recorder/internal.h"
-#include "media/recorder/recorder.h"
-
-static const uint8_t KEY[CS_REC_KEY_LEN] = "consilium-test-master-key-32-by";
-
-typedef struct {
-    char dir[64];
-    bool mounted;
-} fx_t;
-
-static int rm_entry(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb, (void)type, (void)ftw;
-    return remove(p);
-}
+#include "tests/unit/recorder_fixture.h"
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/cs-test-recring-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    *state = f;
+    *state = fx_new("/tmp/cs-test-recring-XXXXXX");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    char full[96];
-    snprintf(full, sizeof full, "%s/full", f->dir);
-    if (f->mounted)
-        umount2(full, MNT_DETACH);   /* even with a file still open after a failure */
-    int rc = nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return rc;
-}
-
-static cs_recorder_t *new_recorder(size_t ring_bytes, unsigned flush_ms)
-{
-    cs_recorder_config_t cfg = {.ring_bytes = ring_bytes, .flush_ms = flush_ms,
-                                .master_key = KEY};
-    int err = -1;
-    cs_recorder_t *r = cs_recorder_new(&cfg, &err);
-    assert_non_null(r);
-    return r;
+    return fx_free(*state);
 }
 
 static cs_rec_session_t *open_in(cs_recorder_t *r, const char *dir, const char *name,
@@ -117,17 +75,6 @@ static void check_pkt(const cs_capture_record_t *rec, int *who, uint32_t *seq)
     *seq = cs_rd32(rec->data + 4);
     assert_int_equal(make_pkt(b, *who, *seq), rec->len);
     assert_memory_equal(b, rec->data, rec->len);
-}
-
-static void wait_until_finished(cs_rec_session_t *s, cs_rec_session_stats_t *st)
-{
-    for (int i = 0; i < 20000; i++) {   /* a hang fails after 20 s */
-        cs_rec_session_stats(s, st);
-        if (st->finished)
-            return;
-        usleep(1000);
-    }
-    fail_msg("session never finished");
 }
 
 static size_t ring_used(cs_recorder_t *r)
@@ -229,7 +176,7 @@ static void test_full_ring_drops_and_recovers(void **state)
 {
     fx_t *f = *state;
     char pa[128], pb[128];
-    cs_recorder_t *r = new_recorder(32 * 1024, 1000);
+    cs_recorder_t *r = new_recorder(KEY, 32 * 1024, 1000);
     cs_rec_session_t *a = open_at(r, f, "a.cap", pa), *b = open_at(r, f, "b.cap", pb);
     cs_recorder_test_pause(r, true);
     uint8_t pkt[CS_REC_PACKET_MAX];
@@ -267,8 +214,8 @@ static void test_full_ring_drops_and_recovers(void **state)
         assert_int_equal(cs_recorder_push(b, (uint16_t)tn, 0, pkt, make_pkt(pkt, 1, i)), CS_OK);
     cs_recorder_close(a);
     cs_recorder_close(b);
-    wait_until_finished(a, &sa);
-    wait_until_finished(b, &sb);
+    wait_stats(a, &sa, true, 0);
+    wait_stats(b, &sb, true, 0);
     assert_int_equal(sa.packets, accepted + 5);
     assert_int_equal(sa.dropped, 10);
     assert_int_equal(sb.packets, 3);
@@ -290,7 +237,7 @@ static void test_quiet_session_flushed(void **state)
 {
     fx_t *f = *state;
     char p[128];
-    cs_recorder_t *r = new_recorder(0, 30);
+    cs_recorder_t *r = new_recorder(KEY, 0, 30);
     cs_rec_session_t *s = open_at(r, f, "q.cap", p);
     uint8_t pkt[CS_REC_PACKET_MAX];
     cs_rec_session_stats_t st;
@@ -370,7 +317,7 @@ static void *producer_main(void *arg)
 
 static void run_producers(fx_t *f, size_t ring_bytes, bool retry, bool close_early)
 {
-    cs_recorder_t *r = new_recorder(ring_bytes, 20);
+    cs_recorder_t *r = new_recorder(KEY, ring_bytes, 20);
     char paths[SESSIONS][128], name[16];
     cs_rec_session_t *s[SESSIONS];
     for (int k = 0; k < SESSIONS; k++) {
@@ -394,7 +341,7 @@ static void run_producers(fx_t *f, size_t ring_bytes, bool retry, bool close_ear
     for (int k = 0; k < SESSIONS; k++) {
         cs_recorder_close(s[k]);
         cs_rec_session_stats_t st;
-        wait_until_finished(s[k], &st);
+        wait_stats(s[k], &st, true, 0);
         cs_rec_session_release(s[k]);
         uint64_t taken = 0, refused = 0;
         for (int i = 0; i < PRODUCERS; i++) {
@@ -441,7 +388,7 @@ static void test_references_and_free(void **state)
 {
     fx_t *f = *state;
     char p1[128], p2[128];
-    cs_recorder_t *r = new_recorder(0, 1000);
+    cs_recorder_t *r = new_recorder(KEY, 0, 1000);
     cs_rec_session_t *a = open_at(r, f, "r1.cap", p1), *b = open_at(r, f, "r2.cap", p2);
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
@@ -460,7 +407,7 @@ static void test_references_and_free(void **state)
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
     cs_rec_session_stats_t st;
-    wait_until_finished(b, &st);
+    wait_stats(b, &st, true, 0);
     cs_recorder_free(r);
     cs_rec_session_release(b);   /* the last reference, after everything */
     uint32_t next[1] = {0};
@@ -486,32 +433,21 @@ static void copy_file(const char *from, const char *to)
     close(out);
 }
 
-static void wait_chunks(cs_rec_session_t *s, uint64_t chunks)
-{
-    cs_rec_session_stats_t st;
-    for (int i = 0; i < 20000; i++) {   /* a hang fails after 20 s */
-        cs_rec_session_stats(s, &st);
-        if (st.chunks >= chunks)
-            return;
-        usleep(1000);
-    }
-    fail_msg("no chunk written");
-}
-
 /* A copy taken while the session is open is what a kill -9 would leave:
  * every record of a flushed chunk is in it. */
 static void test_copy_while_recording(void **state)
 {
     fx_t *f = *state;
     char p[128], copy[128];
-    cs_recorder_t *r = new_recorder(0, 50);
+    cs_recorder_t *r = new_recorder(KEY, 0, 50);
     cs_rec_session_t *s = open_at(r, f, "k.cap", p);
     uint8_t pkt[CS_REC_PACKET_MAX];
     cs_recorder_test_pause(r, true);   /* all 200 go into the first chunk */
     for (uint32_t i = 0; i < 200; i++)
         assert_int_equal(cs_recorder_push(s, 0, 0, pkt, make_pkt(pkt, 0, i)), CS_OK);
     cs_recorder_test_pause(r, false);
-    wait_chunks(s, 1);
+    cs_rec_session_stats_t st;
+    wait_stats(s, &st, false, 1);
     snprintf(copy, sizeof copy, "%s/copy.cap", f->dir);
     copy_file(p, copy);
     for (uint32_t i = 200; i < 300; i++)
@@ -521,8 +457,7 @@ static void test_copy_while_recording(void **state)
     assert_int_equal(read_file(copy, next, 1, &clean), 200);
     assert_false(clean);
     cs_recorder_close(s);
-    cs_rec_session_stats_t st;
-    wait_until_finished(s, &st);
+    wait_stats(s, &st, true, 0);
     cs_rec_session_release(s);
     cs_recorder_free(r);
     next[0] = 0;
@@ -539,11 +474,9 @@ static void test_full_disk(void **state)
 {
     fx_t *f = *state;
     char full[96], pb[128], pg[128];
-    snprintf(full, sizeof full, "%s/full", f->dir);
-    assert_int_equal(mkdir(full, 0700), 0);
-    f->mounted = mount("tmpfs", full, "tmpfs", 0, "size=64k") == 0;
+    fx_full_disk(f, full, sizeof full);
     print_message("full disk: %s\n", f->mounted ? "a 64 KiB tmpfs" : "/dev/full");
-    cs_recorder_t *r = new_recorder(0, 50);
+    cs_recorder_t *r = new_recorder(KEY, 0, 50);
     cs_rec_session_t *bad = open_in(r, f->mounted ? full : f->dir, "b.cap", pb);
     cs_rec_session_t *good = open_at(r, f, "g.cap", pg);
     if (!f->mounted) {
@@ -577,9 +510,9 @@ static void test_full_disk(void **state)
         assert_int_equal(cs_recorder_push(good, 0, 0, pkt, make_pkt(pkt, 0, i)), CS_OK);
     cs_recorder_close(bad);
     cs_recorder_close(good);
-    wait_until_finished(bad, &st);
+    wait_stats(bad, &st, true, 0);
     assert_int_equal(st.error, CS_EIO);
-    wait_until_finished(good, &st);
+    wait_stats(good, &st, true, 0);
     assert_int_equal(st.error, CS_OK);
     uint32_t next[1] = {0};
     bool clean;

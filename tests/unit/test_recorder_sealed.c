@@ -21,42 +21,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "common/common.h"
-#include "media/recorder/internal.h"
-#include "media/recorder/recorder.h"
+#include "tests/unit/recorder_fixture.h"
 
 #define B SEALED_BLOCK
 
-static const uint8_t KEY[CS_REC_KEY_LEN] = "consilium-test-master-key-32-by";
-static const uint8_t OTHER_KEY[CS_REC_KEY_LEN] = "another-master-key-of-32-bytes!";
-
-typedef struct {
-    char dir[64];
-    char path[160];
-    bool mounted;
-} fx_t;
-
-static int rm_entry(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb, (void)type, (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/cs-test-sealed-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fx_t *f = fx_new("/tmp/cs-test-sealed-XXXXXX");
     snprintf(f->path, sizeof f->path, "%s/out.sealed", f->dir);
     *state = f;
     return 0;
@@ -64,14 +38,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    char full[128];
-    snprintf(full, sizeof full, "%s/full", f->dir);
-    if (f->mounted)
-        umount2(full, MNT_DETACH);   /* even with a file still open after a failure */
-    int rc = nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return rc;
+    return fx_free(*state);
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -391,9 +358,7 @@ static void test_full_disk(void **state)
 {
     fx_t *f = *state;
     char full[96];
-    snprintf(full, sizeof full, "%s/full", f->dir);
-    assert_int_equal(mkdir(full, 0700), 0);
-    f->mounted = mount("tmpfs", full, "tmpfs", 0, "size=64k") == 0;
+    fx_full_disk(f, full, sizeof full);
     struct rlimit old;
     if (!f->mounted) {
         struct rlimit lim = {.rlim_cur = 64 * 1024, .rlim_max = RLIM_INFINITY};

@@ -56,10 +56,11 @@ static void rec_parse(const rec_t *r, cs_rtp_packet_t *p)
     assert_int_equal(cs_rtp_parse(r->buf, r->len, p), CS_OK);
 }
 
-/* The duo room (alice 0, bob 1, both publishing chromium-offer-av) with the tap. */
-static void duo_recorded(duo_t *d)
+/* The duo room (alice 0, bob 1, both publishing chromium-offer-av) with the
+ * tap; cfg as for duo(). */
+static void duo_recorded(duo_t *d, const cs_router_config_t *cfg)
 {
-    duo(d, NULL);
+    duo(d, cfg);
     cs_router_set_record_callback(d->r, on_record);
     recs_clear();
     caps_clear();
@@ -71,7 +72,7 @@ static void test_recorded_member_only(void **state)
 {
     (void)state;
     duo_t d;
-    duo_recorded(&d);
+    duo_recorded(&d, NULL);
     int64_t now = T0;
     audio_from(d.r, d.a, AV_AUDIO, 1, now += 20000);
     assert_int_equal(n_recs, 0);                    /* not switched on yet */
@@ -147,7 +148,7 @@ static void test_duplicates_and_drops_not_recorded(void **state)
 {
     (void)state;
     duo_t d;
-    duo_recorded(&d);
+    duo_recorded(&d, NULL);
     cs_router_member_set_recording(d.r, d.a, true);
     int64_t now = T0;
     for (uint32_t s = 10; s < 15; s++)
@@ -170,10 +171,8 @@ static void test_duplicates_and_drops_not_recorded(void **state)
     /* With test loss on arrival, what is lost is not recorded either. */
     cs_router_free(d.r);
     cs_router_config_t lossy = {.loss_in_percent = 50, .loss_seed = 9};
-    duo(&d, &lossy);
-    cs_router_set_record_callback(d.r, on_record);
+    duo_recorded(&d, &lossy);
     cs_router_member_set_recording(d.r, d.a, true);
-    recs_clear();
     for (uint32_t s = 0; s < 100; s++)
         audio_from(d.r, d.a, AV_AUDIO, 100 + s, now += 20000);
     cs_router_counters_t c;
@@ -196,7 +195,7 @@ static void test_repair_recorded_unwrapped(void **state)
 {
     (void)state;
     duo_t d;
-    duo_recorded(&d);
+    duo_recorded(&d, NULL);
     cs_router_member_set_recording(d.r, d.a, true);
     int64_t now = T0;
     video_from(d.r, d.a, AV_VIDEO, 100, 0, 300, now);
@@ -247,7 +246,7 @@ static void test_payload_type_and_restart_streams(void **state)
 {
     (void)state;
     duo_t d;
-    duo_recorded(&d);
+    duo_recorded(&d, NULL);
     cs_router_member_set_recording(d.r, d.a, true);
     int64_t now = T0;
     video_from(d.r, d.a, AV_VIDEO, 1, 0, 300, now += 1000);
@@ -366,7 +365,7 @@ static void test_switch_on_asks_for_keyframes(void **state)
 {
     (void)state;
     duo_t d;
-    duo_recorded(&d);
+    duo_recorded(&d, NULL);
     int64_t now = T0;
     /* The room's time moves on (the connect-time requests are long past). */
     audio_from(d.r, d.a, AV_AUDIO, 1, now);
