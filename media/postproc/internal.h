@@ -78,10 +78,10 @@ typedef struct {
 } cs_pp_source_stats_t;
 
 /*
- * What a job reads: the capture files (cs_pp_files_source) or, in tests, a
- * list in memory. Two passes: begin(pass) rewinds; next() gives the records
- * in order (1), then 0; a negative code is fatal for the job (CS_EAUTH: an
- * input under another key). A pass gives the same records as the one before.
+ * What a job reads: the capture files (cs_pp_files_source). Two passes:
+ * begin(pass) rewinds; next() gives the records in order (1), then 0; a
+ * negative code is fatal for the job (CS_EAUTH: an input under another
+ * key). A pass gives the same records as the one before.
  */
 typedef struct cs_pp_source {
     int (*begin)(struct cs_pp_source *s, unsigned pass);
@@ -93,10 +93,6 @@ typedef struct cs_pp_source {
 
 int cs_pp_files_source(const char *const *paths, size_t n, const uint8_t *key,
                        cs_pp_source_t **out);
-
-/* The job over any source (cs_postproc_run checks the job and uses the files;
- * tests call this with records in memory). Takes ownership of src. */
-int cs_pp_run(const cs_postproc_job_t *job, cs_pp_source_t *src, cs_postproc_result_t *res);
 
 /* ---- timeline (timeline.c) ------------------------------------------------ */
 
@@ -120,7 +116,6 @@ typedef struct {
     double win_start, win_min_d, win_min_x;
     bool win_open;
     unsigned merge;                  /* windows per point (doubles when points run out) */
-    unsigned win_count;
     cs_pp_tl_point_t *pts;
     unsigned n_pts;
     double alpha, beta;              /* recording µs = x + alpha + beta * x */
@@ -254,6 +249,7 @@ int cs_pp_vp8_push(cs_pp_vp8_t *d, int64_t ext, uint32_t ts, bool marker,
                    const uint8_t *payload, size_t len, cs_pp_vp8_frame_t *out);
 /* The decoder refused a frame: wait for a keyframe. */
 void cs_pp_vp8_need_key(cs_pp_vp8_t *d);
+/* Frees the frame buffer; the counters stay (cs_pp_vp8_init to use it again). */
 void cs_pp_vp8_free(cs_pp_vp8_t *d);
 
 /* ---- images, VP8 decoder and encoder (video.c) -------------------------------- */

@@ -37,7 +37,6 @@ struct cs_pp_mux {
     cs_sealed_t *out;
     uint64_t pos, size;
     int io_error;
-    bool header_written;
 };
 
 static int io_write(void *opaque, uint8_t *buf, int len)
@@ -152,10 +151,7 @@ int cs_pp_mux_open(cs_sealed_t *out, int w, int h, int preskip, cs_pp_mux_t **mu
     if ((rc = add_video(m, w, h)) != CS_OK || (rc = add_audio(m, preskip)) != CS_OK)
         return rc;
     int av = avformat_write_header(m->oc, NULL);
-    if (av < 0)
-        return fail(m, av);
-    m->header_written = true;
-    return CS_OK;
+    return av < 0 ? fail(m, av) : CS_OK;
 }
 
 static int write_packet(cs_pp_mux_t *m, int index, const uint8_t *data, size_t len,

@@ -254,9 +254,12 @@ static void say(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *plural(unsigned long long n)
+/* "n things tail", when n is not 0. */
+static void say_count(char *buf, size_t cap, unsigned long long n, const char *noun,
+                      const char *tail)
 {
-    return n == 1 ? "" : "s";
+    if (n)
+        say(buf, cap, "%llu %s%s %s", n, noun, n == 1 ? "" : "s", tail);
 }
 
 static void summarise(cs_pp_state_t *st, const cs_pp_source_stats_t *ss)
@@ -272,28 +275,19 @@ static void summarise(cs_pp_state_t *st, const cs_pp_source_stats_t *ss)
     }
     r->chunks_bad = ss->chunks_bad;
     r->truncated = ss->truncated;
-    unsigned long long n;
-    if ((n = r->chunks_bad))
-        say(e, cap, "%llu damaged chunk%s skipped", n, plural(n));
+    say_count(e, cap, r->chunks_bad, "damaged chunk", "skipped");
     if (r->truncated)
         say(e, cap, "the last chunk was cut short (gateway stopped abruptly)");
     else if (ss->unclosed)
         say(e, cap, "the recording was not closed (gateway stopped abruptly): its last second "
                     "may be missing");
-    if ((n = ss->inputs_unreadable))
-        say(e, cap, "%llu input%s could not be read", n, plural(n));
-    if ((n = ss->read_errors))
-        say(e, cap, "%llu input%s could not be read to the end", n, plural(n));
-    if ((n = r->packets_lost))
-        say(e, cap, "%llu packet%s lost", n, plural(n));
-    if ((n = r->decode_errors))
-        say(e, cap, "%llu frame%s could not be decoded", n, plural(n));
-    if ((n = st->unreadable))
-        say(e, cap, "%llu packet%s unreadable", n, plural(n));
-    if ((n = st->unsupported))
-        say(e, cap, "%llu track%s in a codec we do not decode", n, plural(n));
-    if ((n = st->too_many))
-        say(e, cap, "%llu track%s beyond the limit ignored", n, plural(n));
+    say_count(e, cap, ss->inputs_unreadable, "input", "could not be read");
+    say_count(e, cap, ss->read_errors, "input", "could not be read to the end");
+    say_count(e, cap, r->packets_lost, "packet", "lost");
+    say_count(e, cap, r->decode_errors, "frame", "could not be decoded");
+    say_count(e, cap, st->unreadable, "packet", "unreadable");
+    say_count(e, cap, st->unsupported, "track", "in a codec we do not decode");
+    say_count(e, cap, st->too_many, "track", "beyond the limit ignored");
     r->incomplete = e[0] != 0;
 }
 
@@ -317,15 +311,24 @@ static const char *failure(int rc)
     }
 }
 
+/* A job that fails before it starts: res (when given) says why. */
+static int refuse(cs_postproc_result_t *res, int rc)
+{
+    if (res) {
+        memset(res, 0, sizeof *res);
+        snprintf(res->error, sizeof res->error, "%s", failure(rc));
+    }
+    return rc;
+}
+
+/* After cs_pp_render_free and the output closed (see run_job). */
 static void free_state(cs_pp_state_t *st)
 {
-    cs_pp_render_free(st);
     for (unsigned i = 0; i < st->n_streams; i++) {
         cs_pp_tl_free(&st->streams[i]->tl);
         free(st->streams[i]);
     }
-    if (st->src)
-        st->src->close(st->src);
+    st->src->close(st->src);
     free(st);
 }
 
@@ -345,30 +348,24 @@ static int run(cs_pp_state_t *st, bool *created)
     return cs_sealed_finish(st->out) == CS_OK ? CS_OK : CS_EIO;
 }
 
-int cs_pp_run(const cs_postproc_job_t *job, cs_pp_source_t *src, cs_postproc_result_t *res)
+/* The job over src, which it owns; job and res already checked. */
+static int run_job(const cs_postproc_job_t *job, cs_pp_source_t *src, cs_postproc_result_t *res)
 {
-    if (!res) {
-        if (src)
-            src->close(src);
-        return CS_EINVAL;
-    }
-    memset(res, 0, sizeof *res);
     cs_pp_state_t *st = calloc(1, sizeof *st);
     if (!st) {
-        if (src)
-            src->close(src);
-        return CS_ENOMEM;
+        src->close(src);
+        return refuse(res, CS_ENOMEM);
     }
+    memset(res, 0, sizeof *res);
     st->src = src;
     st->res = res;
     st->map_input = ~0u;
-    int rc = src && job ? check_job(job, &st->cfg) : CS_EINVAL;
+    int rc = check_job(job, &st->cfg);
     bool created = false;
     if (rc == CS_OK)
         rc = run(st, &created);
-    cs_pp_source_stats_t ss = {0};
-    if (st->src)
-        st->src->stats(st->src, &ss);
+    cs_pp_source_stats_t ss;
+    src->stats(src, &ss);
     summarise(st, &ss);
     res->duration_ms = st->duration_us / 1000;
     res->audio_samples = (uint64_t)st->aframes * CS_PP_AUDIO_FRAME;
@@ -395,25 +392,14 @@ int cs_pp_run(const cs_postproc_job_t *job, cs_pp_source_t *src, cs_postproc_res
 
 int cs_postproc_run(const cs_postproc_job_t *job, cs_postproc_result_t *res)
 {
-    if (!job || !res || !job->inputs || !job->n_inputs || !job->master_key) {
-        if (res) {
-            memset(res, 0, sizeof *res);
-            snprintf(res->error, sizeof res->error, "%s", failure(CS_EINVAL));
-        }
-        return CS_EINVAL;
-    }
-    for (size_t i = 0; i < job->n_inputs; i++)
-        if (!job->inputs[i]) {
-            memset(res, 0, sizeof *res);
-            snprintf(res->error, sizeof res->error, "%s", failure(CS_EINVAL));
-            return CS_EINVAL;
-        }
+    bool ok = job && res && job->inputs && job->n_inputs && job->master_key;
+    for (size_t i = 0; ok && i < job->n_inputs; i++)
+        ok = job->inputs[i] != NULL;
+    if (!ok)
+        return refuse(res, CS_EINVAL);
     cs_pp_source_t *src;
     int rc = cs_pp_files_source(job->inputs, job->n_inputs, job->master_key, &src);
-    if (rc != CS_OK) {
-        memset(res, 0, sizeof *res);
-        snprintf(res->error, sizeof res->error, "%s", failure(rc));
-        return rc;
-    }
-    return cs_pp_run(job, src, res);
+    if (rc != CS_OK)
+        return refuse(res, rc);
+    return run_job(job, src, res);
 }

@@ -75,21 +75,17 @@ static int stream_open(cs_pp_stream_t *s)
     return CS_OK;
 }
 
+/* Frees what the stream holds; its counters stay for the result. */
 static void stream_close(cs_pp_state_t *st, cs_pp_stream_t *s)
 {
     cs_pp_jb_free(&s->jb, &st->pool);
     cs_pp_vdec_free(s->vdec);
     s->vdec = NULL;
     cs_pp_image_free(&s->img);
-    if (s->video) {
-        /* keep the counters for the result */
-        uint64_t dropped = s->vp8.dropped, skipped = s->vp8.skipped;
+    if (s->video)
         cs_pp_vp8_free(&s->vp8);
-        s->vp8.dropped = dropped;
-        s->vp8.skipped = skipped;
-    } else {
+    else
         cs_pp_adec_free(&s->adec);
-    }
     s->open = false;
 }
 
@@ -282,19 +278,26 @@ static int64_t half_frame(const cs_pp_state_t *st)
     return 500000 / st->cfg.fps;
 }
 
-static int video_frame(cs_pp_state_t *st)
+/* The open video (or audio) streams' packets due by horizon_us go out; a
+ * stream empty CS_PP_LINGER_US after its last packet at t is retired. */
+static void advance(cs_pp_state_t *st, bool video, int64_t horizon_us, int64_t t)
 {
-    int64_t t = frame_time(st, st->vframes);
     for (unsigned i = 0; i < st->n_streams; i++) {
         cs_pp_stream_t *s = st->streams[i];
-        if (!s->video || !s->open)
+        if (s->video != video || !s->open)
             continue;
-        release(st, s, t + half_frame(st));
+        release(st, s, horizon_us);
         if (t > s->last_us + CS_PP_LINGER_US && !s->jb.count) {
             stream_close(st, s);
             s->retired = true;
         }
     }
+}
+
+static int video_frame(cs_pp_state_t *st)
+{
+    int64_t t = frame_time(st, st->vframes);
+    advance(st, true, t + half_frame(st), t);
     int rc = compose(st, t);
     if (rc == CS_OK)
         rc = cs_pp_venc_encode(st->venc, &st->canvas, st->vframes, on_video_packet, st);
@@ -307,16 +310,7 @@ static int video_frame(cs_pp_state_t *st)
 static int audio_frame(cs_pp_state_t *st)
 {
     int64_t end = (st->aframes + 1) * 20000;
-    for (unsigned i = 0; i < st->n_streams; i++) {
-        cs_pp_stream_t *s = st->streams[i];
-        if (s->video || !s->open)
-            continue;
-        release(st, s, end + CS_PP_AUDIO_LEAD_US - 1);
-        if (end > s->last_us + CS_PP_LINGER_US && !s->jb.count) {
-            stream_close(st, s);
-            s->retired = true;
-        }
-    }
+    advance(st, false, end + CS_PP_AUDIO_LEAD_US - 1, end);
     float pcm[CS_PP_AUDIO_FRAME];
     uint8_t out[4000];
     cs_pp_mix_take(&st->mix, pcm, CS_PP_AUDIO_FRAME);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "media/rtp/rtp.h"
 
 void cs_pp_tl_init(cs_pp_timeline_t *tl, uint32_t clock_rate)
 {
@@ -44,11 +45,6 @@ static double ts_to_us(const cs_pp_timeline_t *tl, int64_t ticks)
 static int64_t unwrap32(int64_t ref, uint32_t v)
 {
     return ref + (int32_t)(v - (uint32_t)ref);
-}
-
-static int64_t unwrap16(int64_t ref, uint16_t v)
-{
-    return ref + (int16_t)(uint16_t)(v - (uint16_t)ref);
 }
 
 /*
@@ -79,7 +75,7 @@ static bool cursor_step(cs_pp_timeline_t *tl, uint32_t ssrc, uint32_t ts, uint16
         tl->floor_d = (double)arrival_us;   /* d of this first packet: x = 0 */
         tl->started = true;
     } else {
-        ext_seq = unwrap16(tl->ref_seq, seq);
+        ext_seq = tl->ref_seq + cs_rtp_seq_diff(seq, (uint16_t)tl->ref_seq);
         if (ext_ts > tl->ref_ts)
             tl->ref_ts = ext_ts;
         if (ext_seq > tl->ref_seq)
@@ -260,18 +256,17 @@ void cs_pp_tl_finish(cs_pp_timeline_t *tl)
     }
 }
 
+static int64_t map_x(const cs_pp_tl_seg_t *s, double x)
+{
+    return (int64_t)llround(x + s->alpha + s->beta * x);
+}
+
 int64_t cs_pp_tl_map(const cs_pp_timeline_t *tl, unsigned seg, int64_t ext_ts)
 {
     if (seg >= tl->n_segs)
         return 0;
     const cs_pp_tl_seg_t *s = &tl->segs[seg];
-    double x = ts_to_us(tl, ext_ts - s->base_ts);
-    return (int64_t)llround(x + s->alpha + s->beta * x);
-}
-
-static int64_t map_x(const cs_pp_tl_seg_t *s, double x)
-{
-    return (int64_t)llround(x + s->alpha + s->beta * x);
+    return map_x(s, ts_to_us(tl, ext_ts - s->base_ts));
 }
 
 bool cs_pp_tl_span(const cs_pp_timeline_t *tl, int64_t *first_us, int64_t *last_us)

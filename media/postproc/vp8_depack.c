@@ -37,7 +37,8 @@ void cs_pp_vp8_init(cs_pp_vp8_t *d)
 void cs_pp_vp8_free(cs_pp_vp8_t *d)
 {
     free(d->buf);
-    memset(d, 0, sizeof *d);
+    d->buf = NULL;
+    d->len = d->cap = 0;
 }
 
 void cs_pp_vp8_need_key(cs_pp_vp8_t *d)

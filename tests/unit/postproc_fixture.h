@@ -36,6 +36,7 @@ static const uint8_t key[CS_REC_KEY_LEN] = {
 typedef struct {
     char dir[64];
     char cap[2][128];
+    const char *inputs[2];           /* cap[0], cap[1] */
     char out[128];
     char plain[128];
 } fx_t;
@@ -46,8 +47,10 @@ static inline int setup(void **state)
     assert_non_null(fx);
     strcpy(fx->dir, "/tmp/cs-postproc-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         snprintf(fx->cap[i], sizeof fx->cap[i], "%s/part%d.cap", fx->dir, i);
+        fx->inputs[i] = fx->cap[i];
+    }
     snprintf(fx->out, sizeof fx->out, "%s/out.sealed", fx->dir);
     snprintf(fx->plain, sizeof fx->plain, "%s/out.webm", fx->dir);
     *state = fx;
@@ -91,20 +94,29 @@ static inline synth_member_t member(const char *id, uint8_t u, uint8_t v, uint64
     return m;
 }
 
-static inline cs_postproc_job_t job_of(fx_t *fx, const char *const *inputs, size_t n)
+/* The job over the first n capture files. */
+static inline cs_postproc_job_t job_of(fx_t *fx, size_t n)
 {
-    cs_postproc_job_t job = {.inputs = inputs, .n_inputs = n, .master_key = key,
+    cs_postproc_job_t job = {.inputs = fx->inputs, .n_inputs = n, .master_key = key,
                              .output_path = fx->out, .label = block_label};
     return job;
 }
 
-/* Records → one capture file → the job → the output decrypted and probed. */
-static inline int record_and_run(fx_t *fx, synth_rec_t *rec, cs_postproc_result_t *res)
+/* Records (sorted here, then freed) → the first capture file under k, by
+ * the real recorder; pace_ms as synth_rec_write_paced. */
+static inline void record_file(fx_t *fx, synth_rec_t *rec, const uint8_t *k, unsigned pace_ms)
 {
     synth_rec_sort(rec);
-    assert_int_equal(synth_rec_write(rec, 0, rec->n, 0, fx->cap[0], key, 1700000000000), CS_OK);
-    const char *inputs[] = {fx->cap[0]};
-    cs_postproc_job_t job = job_of(fx, inputs, 1);
+    assert_int_equal(
+        synth_rec_write_paced(rec, 0, rec->n, 0, fx->cap[0], k, 1700000000000, pace_ms), CS_OK);
+    synth_rec_free(rec);
+}
+
+/* Records → one capture file → the job (rec is freed). */
+static inline int record_and_run(fx_t *fx, synth_rec_t *rec, cs_postproc_result_t *res)
+{
+    record_file(fx, rec, key, 0);
+    cs_postproc_job_t job = job_of(fx, 1);
     return cs_postproc_run(&job, res);
 }
 

@@ -107,12 +107,28 @@ static inline void synth_rec_free(synth_rec_t *rec)
     memset(rec, 0, sizeof *rec);
 }
 
+/* Waits until the writer has sealed a chunk past *chunks (at most 10 s, or
+ * until the session fails), and updates *chunks. */
+static inline void synth_rec_wait_chunk(cs_rec_session_t *s, uint64_t *chunks)
+{
+    cs_rec_session_stats_t st;
+    for (int i = 0; i < 10000; i++) {
+        cs_rec_session_stats(s, &st);
+        if (st.chunks > *chunks || st.error != CS_OK)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    *chunks = st.chunks;
+}
+
 /*
  * Writes records [from, to) through the real recorder into a new capture
  * file at path; arrival times are shifted by -shift_us (the file's start).
- * With pace_ms, the recorder seals a chunk every pace_ms and the writing
- * pauses that long every 32 packets: many small chunks, as a live call's
- * once-a-second chunks would be. Returns CS_OK or the recorder's error.
+ * With pace_ms, the recorder seals a chunk pace_ms after its first record
+ * and the writing waits for that after every 32 packets: at least one chunk
+ * per 32 packets, however busy the machine, as a live call's once-a-second
+ * chunks would be. Returns CS_OK or the recorder's error.
  */
 static inline int synth_rec_write_paced(const synth_rec_t *rec, size_t from, size_t to,
                                         int64_t shift_us, const char *path, const uint8_t *key,
@@ -128,6 +144,8 @@ static inline int synth_rec_write_paced(const synth_rec_t *rec, size_t from, siz
     int map[CS_REC_MAX_TRACKS];
     for (size_t i = 0; i < CS_REC_MAX_TRACKS; i++)
         map[i] = -1;
+    uint64_t chunks = 0;
+    unsigned pushed = 0;
     /* Tracks declared before this file's range are declared again (a new
      * file after a restart declares what it records). */
     for (size_t i = 0; rc == CS_OK && i < to; i++) {
@@ -141,15 +159,16 @@ static inline int synth_rec_write_paced(const synth_rec_t *rec, size_t from, siz
         }
         if (x->type != CS_CAP_PACKET || i < from)
             continue;
-        if (pace_ms && i % 32 == 0) {
-            struct timespec ts = {0, (long)pace_ms * 2000000};
-            nanosleep(&ts, NULL);
+        if (pace_ms && pushed == 32) {
+            synth_rec_wait_chunk(s, &chunks);
+            pushed = 0;
         }
         for (;;) {
             int p = cs_recorder_push(s, (uint16_t)map[x->track_no], x->arrival_us - shift_us,
                                      x->data, x->len);
             if (p != CS_ELIMIT) {
                 rc = p;
+                pushed++;
                 break;
             }
             struct timespec ts = {0, 1000000};

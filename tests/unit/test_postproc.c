@@ -41,7 +41,6 @@ static void test_two_members_side_by_side(void **state)
     uint64_t sent = rec.n - rec.tracks;
     cs_postproc_result_t res;
     assert_int_equal(record_and_run(fx, &rec, &res), CS_OK);
-    synth_rec_free(&rec);
     assert_false(res.incomplete);
     assert_string_equal(res.error, "");
     assert_int_equal(res.tracks_video, 3);
@@ -99,7 +98,6 @@ static void test_late_joiner(void **state)
     synth_member(&rec, &b);
     cs_postproc_result_t res;
     assert_int_equal(record_and_run(fx, &rec, &res), CS_OK);
-    synth_rec_free(&rec);
     assert_false(res.incomplete);
     const double t[] = {2.0, 4.7, 5.4, 9.0};
     webm_probe_t p;
@@ -131,7 +129,6 @@ static void test_simulcast_falls_back(void **state)
     synth_member(&rec, &a);
     cs_postproc_result_t res;
     assert_int_equal(record_and_run(fx, &rec, &res), CS_OK);
-    synth_rec_free(&rec);
     const double t[] = {3.0, 4.9, 6.0, 8.0};
     webm_probe_t p;
     probe(fx, t, 4, &p);
@@ -160,7 +157,6 @@ static void test_black_gap_leave(void **state)
     synth_member(&rec, &b);
     cs_postproc_result_t res;
     assert_int_equal(record_and_run(fx, &rec, &res), CS_OK);
-    synth_rec_free(&rec);
     assert_false(res.incomplete);
     assert_true(res.duration_ms > 9800 && res.duration_ms < 10300);
     const double t[] = {1.0, 2.5, 5.0, 7.0, 9.0};
@@ -214,11 +210,8 @@ static void test_screen_share(void **state)
     sc.seed = 15;
     synth_member(&rec, &a);
     synth_member(&rec, &sc);
-    synth_rec_sort(&rec);
-    assert_int_equal(synth_rec_write(&rec, 0, rec.n, 0, fx->cap[0], key, 1700000000000), CS_OK);
-    synth_rec_free(&rec);
-    const char *inputs[] = {fx->cap[0]};
-    cs_postproc_job_t job = job_of(fx, inputs, 1);
+    record_file(fx, &rec, key, 0);
+    cs_postproc_job_t job = job_of(fx, 1);
     labels_t labels = {0};
     job.label = record_label;
     job.label_user = &labels;
@@ -250,7 +243,6 @@ static void test_av_sync(void **state)
     synth_member(&rec, &a);
     cs_postproc_result_t res;
     assert_int_equal(record_and_run(fx, &rec, &res), CS_OK);
-    synth_rec_free(&rec);
     webm_probe_t p;
     probe(fx, NULL, 0, &p);
     int64_t flash = -1, onset = -1;
@@ -287,8 +279,7 @@ static void test_two_files(void **state)
     assert_int_equal(
         synth_rec_write(&rec, cut, rec.n, 5000000, fx->cap[1], key, 1700000005000), CS_OK);
     synth_rec_free(&rec);
-    const char *inputs[] = {fx->cap[0], fx->cap[1]};
-    cs_postproc_job_t job = job_of(fx, inputs, 2);
+    cs_postproc_job_t job = job_of(fx, 2);
     cs_postproc_result_t res;
     assert_int_equal(cs_postproc_run(&job, &res), CS_OK);
     assert_int_equal(res.tracks_video, 4);     /* declared again in the second file */

@@ -36,7 +36,6 @@ static void test_loss_reported_and_survived(void **state)
     assert_true(lost > 20);
     cs_postproc_result_t res;
     assert_int_equal(record_and_run(fx, &rec, &res), CS_OK);
-    synth_rec_free(&rec);
     assert_true(res.incomplete);
     /* Losses before a stream's first or after its last packet are invisible. */
     assert_true(res.packets_lost <= lost && res.packets_lost >= lost * 8 / 10);
@@ -100,17 +99,13 @@ static void test_damaged_chunk(void **state)
     synth_member_t a = member("alice", A_U, A_V, 8);
     a.tone_hz = 440;
     synth_member(&rec, &a);
-    synth_rec_sort(&rec);
-    assert_int_equal(
-        synth_rec_write_paced(&rec, 0, rec.n, 0, fx->cap[0], key, 1700000000000, 2), CS_OK);
-    synth_rec_free(&rec);
+    record_file(fx, &rec, key, 2);
     damage_middle_chunk(fx->cap[0]);
     /* And the gateway stopped in the middle of writing its last chunk. */
     struct stat sb;
     assert_int_equal(stat(fx->cap[0], &sb), 0);
     assert_int_equal(truncate(fx->cap[0], sb.st_size - 100), 0);
-    const char *inputs[] = {fx->cap[0]};
-    cs_postproc_job_t job = job_of(fx, inputs, 1);
+    cs_postproc_job_t job = job_of(fx, 1);
     cs_postproc_result_t res;
     assert_int_equal(cs_postproc_run(&job, &res), CS_OK);
     assert_true(res.incomplete);
@@ -139,10 +134,7 @@ static void test_unclosed(void **state)
     synth_member_t a = member("alice", A_U, A_V, 17);
     a.leave_s = 4;
     synth_member(&rec, &a);
-    synth_rec_sort(&rec);
-    assert_int_equal(
-        synth_rec_write_paced(&rec, 0, rec.n, 0, fx->cap[0], key, 1700000000000, 2), CS_OK);
-    synth_rec_free(&rec);
+    record_file(fx, &rec, key, 2);
     FILE *f = fopen(fx->cap[0], "rb");
     assert_non_null(f);
     long offs[4096];
@@ -150,8 +142,7 @@ static void test_unclosed(void **state)
     fclose(f);
     assert_true(n >= 4);
     assert_int_equal(truncate(fx->cap[0], offs[n - 1]), 0);  /* the last chunk, end record */
-    const char *inputs[] = {fx->cap[0]};
-    cs_postproc_job_t job = job_of(fx, inputs, 1);
+    cs_postproc_job_t job = job_of(fx, 1);
     cs_postproc_result_t res;
     assert_int_equal(cs_postproc_run(&job, &res), CS_OK);
     assert_true(res.incomplete);
@@ -166,9 +157,7 @@ static void write_short(fx_t *fx, const uint8_t *k)
     synth_member_t a = member("alice", A_U, A_V, 11);
     a.leave_s = 3;
     synth_member(&rec, &a);
-    synth_rec_sort(&rec);
-    assert_int_equal(synth_rec_write(&rec, 0, rec.n, 0, fx->cap[0], k, 1700000000000), CS_OK);
-    synth_rec_free(&rec);
+    record_file(fx, &rec, k, 0);
 }
 
 static void test_unknown_key(void **state)
@@ -177,8 +166,7 @@ static void test_unknown_key(void **state)
     uint8_t other[CS_REC_KEY_LEN];
     memset(other, 7, sizeof other);
     write_short(fx, other);
-    const char *inputs[] = {fx->cap[0]};
-    cs_postproc_job_t job = job_of(fx, inputs, 1);
+    cs_postproc_job_t job = job_of(fx, 1);
     cs_postproc_result_t res;
     assert_int_equal(cs_postproc_run(&job, &res), CS_EAUTH);
     assert_true(strlen(res.error) > 0);
@@ -194,17 +182,14 @@ static void test_no_media(void **state)
     strcpy(t.codec, "opus");
     strcpy(t.member_id, "alice");
     synth_rec_track(&rec, &t, 0);
-    assert_int_equal(synth_rec_write(&rec, 0, rec.n, 0, fx->cap[0], key, 1700000000000), CS_OK);
-    synth_rec_free(&rec);
-    const char *inputs[] = {fx->cap[0]};
-    cs_postproc_job_t job = job_of(fx, inputs, 1);
+    record_file(fx, &rec, key, 0);
+    cs_postproc_job_t job = job_of(fx, 1);
     cs_postproc_result_t res;
     assert_int_equal(cs_postproc_run(&job, &res), CS_ENOTFOUND);
     assert_non_null(strstr(res.error, "no media"));
     assert_false(exists(fx->out));
     /* Media only in a codec we do not decode. */
     unlink(fx->cap[0]);
-    rec = (synth_rec_t){0};
     t.kind = CS_REC_VIDEO, t.clock_rate = 90000, t.payload_type = 102;
     strcpy(t.codec, "H264");
     uint16_t no = synth_rec_track(&rec, &t, 0);
@@ -213,15 +198,15 @@ static void test_no_media(void **state)
     const uint8_t nal[] = {0x65, 1, 2, 3};
     size_t n = synth_rtp_packet(&r, 0, true, nal, sizeof nal, pkt, sizeof pkt);
     synth_rec_packet(&rec, no, 1000, pkt, n);
-    assert_int_equal(synth_rec_write(&rec, 0, rec.n, 0, fx->cap[0], key, 1700000000000), CS_OK);
-    synth_rec_free(&rec);
+    record_file(fx, &rec, key, 0);
     assert_int_equal(cs_postproc_run(&job, &res), CS_ENOTFOUND);
     assert_string_equal(res.error, "no VP8 or Opus media in any input");
     assert_int_equal(res.tracks_video, 1);
     assert_false(exists(fx->out));
     /* Nothing readable at all is an I/O error. */
     const char *missing[] = {"/nonexistent/x.cap"};
-    job = job_of(fx, missing, 1);
+    job = job_of(fx, 1);
+    job.inputs = missing;
     assert_int_equal(cs_postproc_run(&job, &res), CS_EIO);
     assert_false(exists(fx->out));
 }
@@ -246,8 +231,7 @@ static void test_cancel(void **state)
 {
     fx_t *fx = *state;
     write_short(fx, key);
-    const char *inputs[] = {fx->cap[0]};
-    cs_postproc_job_t job = job_of(fx, inputs, 1);
+    cs_postproc_job_t job = job_of(fx, 1);
     progress_t pr = {0};
     job.progress = on_progress;
     job.progress_user = &pr;
@@ -268,16 +252,15 @@ static void test_bad_jobs(void **state)
 {
     fx_t *fx = *state;
     write_short(fx, key);
-    const char *inputs[] = {fx->cap[0]};
     cs_postproc_result_t res;
-    cs_postproc_job_t job = job_of(fx, inputs, 1);
+    cs_postproc_job_t job = job_of(fx, 1);
     job.width = 961;
     job.height = 540;
     assert_int_equal(cs_postproc_run(&job, &res), CS_EINVAL);
-    job = job_of(fx, inputs, 1);
+    job = job_of(fx, 1);
     job.n_inputs = 0;
     assert_int_equal(cs_postproc_run(&job, &res), CS_EINVAL);
-    job = job_of(fx, inputs, 1);
+    job = job_of(fx, 1);
     job.fps = 500;
     assert_int_equal(cs_postproc_run(&job, &res), CS_EINVAL);
     assert_false(exists(fx->out));
@@ -286,7 +269,7 @@ static void test_bad_jobs(void **state)
     assert_non_null(f);
     fputs("keep", f);
     fclose(f);
-    job = job_of(fx, inputs, 1);
+    job = job_of(fx, 1);
     assert_int_equal(cs_postproc_run(&job, &res), CS_EEXIST);
     struct stat sb;
     assert_int_equal(stat(fx->out, &sb), 0);

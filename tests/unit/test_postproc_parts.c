@@ -31,39 +31,59 @@ typedef struct {
     uint32_t ts;
 } vp8_fx_t;
 
+/* Temporal layer fields (L, T: TL0PICIDX, TID, Y), as libwebrtc sends VP8
+ * in L1T3. */
+typedef struct {
+    int tid;
+    uint8_t tl0;
+    bool sync;
+} vp8_tl_t;
+
 /* One packet of a frame: descriptor X=1, S, PID 0, I=1, 15-bit PictureID,
- * N when non_ref; then bytes. The VP8 payload header's first byte has the P
- * bit clear on keyframes. */
+ * N when non_ref, the layer fields when tl; then bytes. The VP8 payload
+ * header's first byte has the P bit clear on keyframes. */
 static int vp8_packet(vp8_fx_t *f, bool start, bool marker, bool key, bool non_ref,
-                      uint8_t fill, cs_pp_vp8_frame_t *out)
+                      const vp8_tl_t *tl, uint8_t fill, cs_pp_vp8_frame_t *out)
 {
     uint8_t p[16];
+    size_t h = 4;
     p[0] = (uint8_t)(0x80 | (non_ref ? 0x20 : 0) | (start ? 0x10 : 0));
-    p[1] = 0x80;
+    p[1] = tl ? 0xe0 : 0x80;                            /* I (L T) */
     p[2] = (uint8_t)(0x80 | f->pic >> 8);
     p[3] = (uint8_t)f->pic;
-    memset(p + 4, fill, 12);
+    if (tl) {
+        p[h++] = tl->tl0;
+        p[h++] = (uint8_t)(tl->tid << 6 | (tl->sync ? 0x20 : 0));
+    }
+    memset(p + h, fill, sizeof p - h);
     if (start)
-        p[4] = key ? 0x10 : 0x11;
+        p[h] = key ? 0x10 : 0x11;
     return cs_pp_vp8_push(&f->d, f->ext++, f->ts, marker, p, sizeof p, out);
 }
 
-/* A frame of n packets; skip (1-based, 0 none) is lost. Returns 1 when emitted. */
-static int vp8_frame(vp8_fx_t *f, int n, bool key, bool non_ref, int skip, cs_pp_vp8_frame_t *out)
+/* A frame of n packets; skip (1-based, 0 none) is lost, skip < 0 the whole
+ * frame. Returns 1 when emitted. */
+static int vp8_frame_tl(vp8_fx_t *f, int n, bool key, bool non_ref, const vp8_tl_t *tl,
+                        int skip, cs_pp_vp8_frame_t *out)
 {
     int rc = 0;
     for (int i = 1; i <= n; i++) {
-        if (i == skip) {
+        if (i == skip || skip < 0) {
             f->ext++;
             continue;
         }
-        rc = vp8_packet(f, i == 1, i == n, key, non_ref, (uint8_t)i, out);
+        rc = vp8_packet(f, i == 1, i == n, key, non_ref, tl, (uint8_t)i, out);
         if (i < n)
             assert_int_equal(rc, 0);
     }
     f->pic = (uint16_t)((f->pic + 1) & 0x7fff);
     f->ts += 3000;
     return rc;
+}
+
+static int vp8_frame(vp8_fx_t *f, int n, bool key, bool non_ref, int skip, cs_pp_vp8_frame_t *out)
+{
+    return vp8_frame_tl(f, n, key, non_ref, NULL, skip, out);
 }
 
 static void test_vp8_frames(void **state)
@@ -126,38 +146,17 @@ static void test_vp8_loss(void **state)
     assert_int_equal(vp8_frame(&f, 2, false, false, 0, &out), 1);
     /* An unreadable packet inside a frame breaks it. */
     uint8_t bad[2] = {0x80, 0x80};     /* X and I set, PictureID cut short */
-    assert_int_equal(vp8_packet(&f, true, false, false, false, 1, &out), 0);
+    assert_int_equal(vp8_packet(&f, true, false, false, false, NULL, 1, &out), 0);
     assert_int_equal(cs_pp_vp8_push(&f.d, f.ext++, f.ts, false, bad, sizeof bad, &out), 0);
-    assert_int_equal(vp8_packet(&f, false, true, false, false, 2, &out), 0);
+    assert_int_equal(vp8_packet(&f, false, true, false, false, NULL, 2, &out), 0);
     cs_pp_vp8_free(&f.d);
 }
 
-/* A frame with temporal layer fields (I, L, T; TID, Y), as libwebrtc sends
- * VP8 in L1T3; skip (1-based) is a lost packet, skip < 0 the whole frame. */
+/* A frame with temporal layer fields; skip as vp8_frame_tl. */
 static int tl_frame(vp8_fx_t *f, int n, bool key, int tid, uint8_t tl0, bool sync, int skip,
                     cs_pp_vp8_frame_t *out)
 {
-    int rc = 0;
-    for (int i = 1; i <= n; i++) {
-        if (i == skip || skip < 0) {
-            f->ext++;
-            continue;
-        }
-        uint8_t p[16];
-        p[0] = (uint8_t)(0x80 | (i == 1 ? 0x10 : 0));
-        p[1] = 0xe0;                                    /* I L T */
-        p[2] = (uint8_t)(0x80 | f->pic >> 8);
-        p[3] = (uint8_t)f->pic;
-        p[4] = tl0;
-        p[5] = (uint8_t)(tid << 6 | (sync ? 0x20 : 0));
-        memset(p + 6, i, 10);
-        if (i == 1)
-            p[6] = key ? 0x10 : 0x11;
-        rc = cs_pp_vp8_push(&f->d, f->ext++, f->ts, i == n, p, sizeof p, out);
-    }
-    f->pic = (uint16_t)((f->pic + 1) & 0x7fff);
-    f->ts += 3000;
-    return rc;
+    return vp8_frame_tl(f, n, key, false, &(vp8_tl_t){tid, tl0, sync}, skip, out);
 }
 
 static void test_vp8_temporal_layers(void **state)
