@@ -100,14 +100,18 @@ static const struct {
      "form-action 'none'; frame-ancestors 'none'"},
 };
 
+static int add_header(struct lws *wsi, const char *name, const char *value,
+                      unsigned char **p, unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
 static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 {
-    for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++) {
-        const char *v = security_headers[i].value;
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)security_headers[i].name,
-                                        (const unsigned char *)v, (int)strlen(v), p, end))
+    for (size_t i = 0; i < CS_ARRAY_LEN(security_headers); i++)
+        if (add_header(wsi, security_headers[i].name, security_headers[i].value, p, end))
             return 1;
-    }
     return 0;
 }
 
@@ -129,13 +133,6 @@ static int add_extra_headers(struct lws *wsi, const cs_http_header_t *h, size_t 
     return 0;
 }
 
-static int add_header(struct lws *wsi, const char *name, const char *value,
-                      unsigned char **p, unsigned char *end)
-{
-    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-                                       (const unsigned char *)value, (int)strlen(value), p, end);
-}
-
 /* What a response head carries besides the security headers. */
 struct reply {
     unsigned int status;
@@ -144,7 +141,7 @@ struct reply {
     bool close;                    /* Connection: close */
     const cs_http_header_t *extra; /* the handler's, may be NULL */
     size_t n_extra;
-    const char *content_range;     /* or NULL */
+    char content_range[80];        /* or "" */
     bool accept_ranges;
 };
 
@@ -154,7 +151,7 @@ static int add_head(struct lws *wsi, const struct reply *r, unsigned char **p, u
     return lws_add_http_common_headers(wsi, status, r->ctype, r->length, p, end) ||
            add_security_headers(wsi, p, end) ||
            add_extra_headers(wsi, r->extra, r->n_extra, p, end) ||
-           (r->content_range && add_header(wsi, "content-range:", r->content_range, p, end)) ||
+           (r->content_range[0] && add_header(wsi, "content-range:", r->content_range, p, end)) ||
            (r->accept_ranges && add_header(wsi, "accept-ranges:", "bytes", p, end)) ||
            add_header(wsi, "cache-control:", "no-store", p, end) ||
            (r->close && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
@@ -162,12 +159,13 @@ static int add_head(struct lws *wsi, const struct reply *r, unsigned char **p, u
            lws_finalize_http_header(wsi, p, end);
 }
 
-/* Headers and body (r->length bytes, none for HEAD) go out in one lws_write;
+/* The head and body_room bytes of body (0 for HEAD) go out in one lws_write;
  * lws keeps whatever the socket does not take and finishes it before the
- * transaction may complete. */
-static int send_response(struct lws *wsi, bool head, const struct reply *r, const char *body)
+ * transaction may complete. With more, a streamed body follows in further
+ * writes. */
+static int send_response(struct lws *wsi, const struct reply *r, const char *body,
+                         size_t body_room, bool more)
 {
-    size_t body_room = head ? 0 : (size_t)r->length;
     unsigned char *buf = malloc(LWS_PRE + HDR_ROOM + body_room);
     if (!buf)
         return -1;
@@ -178,7 +176,8 @@ static int send_response(struct lws *wsi, bool head, const struct reply *r, cons
         p += body_room;
     }
     int want = (int)(p - start);
-    bad = bad || lws_write(wsi, start, (size_t)want, LWS_WRITE_HTTP_FINAL) < want;
+    bad = bad || lws_write(wsi, start, (size_t)want,
+                           more ? LWS_WRITE_HTTP_HEADERS : LWS_WRITE_HTTP_FINAL) < want;
     free(buf);
     return bad ? -1 : 0;
 }
@@ -186,7 +185,7 @@ static int send_response(struct lws *wsi, bool head, const struct reply *r, cons
 int cs_ws_http_reply_close(struct lws *wsi, unsigned int status, const char *text)
 {
     struct reply r = {.status = status, .ctype = text_plain, .length = strlen(text), .close = true};
-    send_response(wsi, false, &r, text);
+    send_response(wsi, &r, text, r.length, false);
     return -1;
 }
 
@@ -199,7 +198,7 @@ static int finish(struct lws *wsi)
 static int reply_404(struct lws *wsi, bool head)
 {
     struct reply r = {.status = 404, .ctype = text_plain, .length = 10};
-    if (send_response(wsi, head, &r, "not found\n"))
+    if (send_response(wsi, &r, "not found\n", head ? 0 : r.length, false))
         return -1;
     return finish(wsi);
 }
@@ -357,34 +356,31 @@ static bool if_range_holds(const char *if_range, const cs_http_header_t *h, size
     return false;
 }
 
-/* Narrows the stream to what the request asks for and fills the range part
- * of r: 206 for a satisfiable single range, 416 for an unsatisfiable one. */
+/* Narrows the stream to what the request asks for and fills the rest of r:
+ * 206 for a satisfiable single range, 416 for an unsatisfiable one. */
 static void stream_plan(const struct cs_http_txn *tx, const cs_http_response_t *resp,
-                        struct http_stream *st, struct reply *r, char *crange, size_t cap)
+                        struct http_stream *st, struct reply *r)
 {
     uint64_t size = resp->stream.size, first = 0, last = 0;
     int rc = CS_ENOTFOUND;
     st->pos = 0;
     st->end = size;
-    r->length = size;
     r->accept_ranges = resp->stream.ranges;
     if (resp->stream.ranges && resp->status == 200 && tx->method == LWSHUMETH_GET &&
         if_range_holds(tx->if_range, resp->headers, CS_ARRAY_LEN(resp->headers)))
         rc = cs_http_range_parse(tx->range, size, &first, &last);
     if (rc == CS_OK) {
-        snprintf(crange, cap, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
+        snprintf(r->content_range, sizeof r->content_range,
+                 "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
         r->status = 206;
         st->pos = first;
         st->end = last + 1;
-        r->length = st->end - st->pos;
-        r->content_range = crange;
     } else if (rc == CS_ELIMIT) {
-        snprintf(crange, cap, "bytes */%" PRIu64, size);
+        snprintf(r->content_range, sizeof r->content_range, "bytes */%" PRIu64, size);
         r->status = 416;
         st->end = 0;
-        r->length = 0;
-        r->content_range = crange;
     }
+    r->length = st->end - st->pos;
 }
 
 /* Sends the head of a streamed response; its body follows on writeable turns. */
@@ -399,13 +395,9 @@ static int serve_stream(struct lws *wsi, struct cs_http_txn *tx, const cs_http_r
         .extra = resp->headers,
         .n_extra = CS_ARRAY_LEN(resp->headers),
     };
-    char crange[80];
-    stream_plan(tx, resp, st, &r, crange, sizeof crange);
+    stream_plan(tx, resp, st, &r);
     bool body = tx->method != LWSHUMETH_HEAD && st->pos < st->end;
-    unsigned char hdr[LWS_PRE + HDR_ROOM], *start = hdr + LWS_PRE, *p = start;
-    if (add_head(wsi, &r, &p, start + HDR_ROOM) ||
-        lws_write(wsi, start, (size_t)(p - start),
-                  body ? LWS_WRITE_HTTP_HEADERS : LWS_WRITE_HTTP_FINAL) < (int)(p - start))
+    if (send_response(wsi, &r, NULL, 0, body))
         return -1;
     if (!body) {
         stream_release(st);
@@ -421,12 +413,8 @@ static int serve_stream(struct lws *wsi, struct cs_http_txn *tx, const cs_http_r
 
 /* ---- requests -------------------------------------------------------------------- */
 
-static void txn_free(struct cs_ws_pss *pss)
+static void txn_destroy(struct cs_http_txn *tx)
 {
-    struct cs_http_txn *tx = pss ? pss->tx : NULL;
-    if (!tx)
-        return;
-    pss->tx = NULL;
     free(tx->path);
     free(tx->query);
     free(tx->auth);
@@ -438,6 +426,15 @@ static void txn_free(struct cs_ws_pss *pss)
     free(tx->body);
     stream_release(&tx->st);
     free(tx);
+}
+
+static void txn_free(struct cs_ws_pss *pss)
+{
+    struct cs_http_txn *tx = pss ? pss->tx : NULL;
+    if (tx) {
+        pss->tx = NULL;
+        txn_destroy(tx);
+    }
 }
 
 static char *copy_header(struct lws *wsi, enum lws_token_indexes h)
@@ -519,15 +516,7 @@ static struct cs_http_txn *txn_new(struct lws *wsi, int method, const char *uri,
     tx->if_range = copy_header(wsi, WSI_TOKEN_HTTP_IF_RANGE);
     if (!tx->path || !tx->query || !tx->auth || !tx->ctype || !tx->file_name || !tx->accept ||
         !tx->range || !tx->if_range) {
-        free(tx->if_range);
-        free(tx->range);
-        free(tx->accept);
-        free(tx->file_name);
-        free(tx->path);
-        free(tx->query);
-        free(tx->auth);
-        free(tx->ctype);
-        free(tx);
+        txn_destroy(tx);
         return NULL;
     }
     return tx;
@@ -577,7 +566,7 @@ static int dispatch(struct cs_ws_server *s, struct lws *wsi, struct cs_http_txn 
         .extra = resp.headers,
         .n_extra = CS_ARRAY_LEN(resp.headers),
     };
-    int bad = send_response(wsi, head, &r, resp.body);
+    int bad = send_response(wsi, &r, resp.body, head ? 0 : (size_t)r.length, false);
     free(resp.body);
     return bad ? -1 : finish(wsi);
 }

@@ -6,6 +6,8 @@
  */
 #include "ws.h"
 
+#include <strings.h>
+
 #include "common/common.h"
 
 struct spec {
@@ -42,21 +44,6 @@ static bool parse_u64(const char **s, uint64_t *out)
     return true;
 }
 
-/* The range unit, case-insensitively, and its '='; compared a byte at a time
- * so a short value stops at its NUL. */
-static bool skip_unit(const char **s)
-{
-    static const char unit[] = "bytes=";
-    const char *p = *s;
-    for (size_t i = 0; i < sizeof unit - 1; i++, p++) {
-        char c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-        if (c != unit[i])
-            return false;
-    }
-    *s = p;
-    return true;
-}
-
 /* int-range ("a-" or "a-b", b >= a) or suffix-range ("-n"). */
 static bool parse_spec(const char **s, struct spec *r)
 {
@@ -84,14 +71,10 @@ static bool parse_spec(const char **s, struct spec *r)
 static bool parse_set(const char *p, struct spec *r)
 {
     int n = 0;
-    bool after_comma = false;
     for (;;) {
-        if (after_comma)
-            while (is_ows(*p))
-                p++;
         if (*p == ',') {
-            p++;
-            after_comma = true;
+            for (p++; is_ows(*p); p++)
+                ;
             continue;
         }
         if (*p == '\0')
@@ -102,7 +85,6 @@ static bool parse_set(const char *p, struct spec *r)
             p++;
         if (*p != ',' && *p != '\0')
             return false;
-        after_comma = false;
     }
 }
 
@@ -115,8 +97,10 @@ int cs_http_range_parse(const char *value, uint64_t size, uint64_t *first, uint6
     const char *p = value;
     while (is_ows(*p))
         p++;
+    /* The unit and its '=', case-insensitively; a shorter value stops at its NUL. */
+    static const char unit[] = "bytes=";
     struct spec r = {0};
-    if (!skip_unit(&p) || !parse_set(p, &r))
+    if (strncasecmp(p, unit, sizeof unit - 1) != 0 || !parse_set(p + sizeof unit - 1, &r))
         return CS_ENOTFOUND;
     if (size == 0)
         return CS_ELIMIT; /* nothing to cut a range from */

@@ -19,6 +19,7 @@
 /* The handler answers reads with at most this much, to exercise short reads. */
 #define REC_READ_MAX 50000
 #define DOWNLOADERS 4
+#define HEAD_CAP 4096
 
 static unsigned char pattern(uint64_t i)
 {
@@ -138,6 +139,13 @@ static void start(void)
     srv.running = true;
 }
 
+/* The server, and one keep-alive connection to it. */
+static int start_connected(void)
+{
+    start();
+    return tcp_connect(srv.port);
+}
+
 /* After the server is gone every stream it was given has been closed once. */
 static int stream_teardown(void **state)
 {
@@ -161,14 +169,23 @@ static void request(int fd, const char *method, const char *target, const char *
     send_str(fd, req);
 }
 
-/* Reads a response head; returns its Content-Length. */
-static uint64_t response_head(int fd, char *head, size_t cap, int *status)
+/* Reads a response head into head (HEAD_CAP bytes); checks its status and
+ * Content-Length. */
+static void expect_head(int fd, char *head, int status, uint64_t length)
 {
-    assert_true(read_head(fd, head, cap) > 0);
-    *status = status_of(head);
+    assert_true(read_head(fd, head, HEAD_CAP) > 0);
+    assert_int_equal(status_of(head), status);
     const char *cl = strcasestr(head, "\r\ncontent-length:");
     assert_non_null(cl);
-    return strtoull(cl + 17, NULL, 10);
+    assert_true(strtoull(cl + 17, NULL, 10) == length);
+}
+
+/* Sends a request and checks the response head as expect_head does. */
+static void expect_reply(int fd, const char *method, const char *target, const char *headers,
+                         char *head, int status, uint64_t length)
+{
+    request(fd, method, target, headers);
+    expect_head(fd, head, status, length);
 }
 
 /* Reads up to len bytes of body that should be the pattern from start;
@@ -200,24 +217,18 @@ static void expect_body(int fd, uint64_t start, uint64_t len)
 
 static void expect_whole(int fd, const char *target, const char *headers, uint64_t size)
 {
-    char head[4096];
-    int status;
-    request(fd, "GET", target, headers);
-    assert_true(response_head(fd, head, sizeof head, &status) == size);
-    assert_int_equal(status, 200);
+    char head[HEAD_CAP];
+    expect_reply(fd, "GET", target, headers, head, 200, size);
     assert_null(strcasestr(head, "content-range"));
     expect_body(fd, 0, size);
 }
 
 static void expect_range(int fd, const char *range, uint64_t first, uint64_t last)
 {
-    char hdr[128], want[128], head[4096];
-    int status;
+    char hdr[128], want[128], head[HEAD_CAP];
+    uint64_t len = last - first + 1;
     snprintf(hdr, sizeof hdr, "Range: %s\r\n", range);
-    request(fd, "GET", "/rec", hdr);
-    uint64_t len = response_head(fd, head, sizeof head, &status);
-    assert_int_equal(status, 206);
-    assert_true(len == last - first + 1);
+    expect_reply(fd, "GET", "/rec", hdr, head, 206, len);
     snprintf(want, sizeof want, "content-range: bytes %llu-%llu/%llu", (unsigned long long)first,
              (unsigned long long)last, (unsigned long long)REC_SIZE);
     assert_true(has_header(head, want));
@@ -230,12 +241,9 @@ static void expect_range(int fd, const char *range, uint64_t first, uint64_t las
 
 static void expect_416(int fd, const char *target, const char *range, uint64_t size)
 {
-    char hdr[128], want[128], head[4096];
-    int status;
+    char hdr[128], want[128], head[HEAD_CAP];
     snprintf(hdr, sizeof hdr, "Range: %s\r\n", range);
-    request(fd, "GET", target, hdr);
-    assert_true(response_head(fd, head, sizeof head, &status) == 0);
-    assert_int_equal(status, 416);
+    expect_reply(fd, "GET", target, hdr, head, 416, 0);
     snprintf(want, sizeof want, "content-range: bytes */%llu", (unsigned long long)size);
     assert_true(has_header(head, want));
 }
@@ -255,13 +263,9 @@ static void expect_healthz(int fd)
 static void test_stream_whole_body(void **state)
 {
     (void)state;
-    start();
-    int fd = tcp_connect(srv.port);
-    char head[4096];
-    int status;
-    request(fd, "GET", "/rec", NULL);
-    assert_true(response_head(fd, head, sizeof head, &status) == REC_SIZE);
-    assert_int_equal(status, 200);
+    int fd = start_connected();
+    char head[HEAD_CAP];
+    expect_reply(fd, "GET", "/rec", NULL, head, 200, REC_SIZE);
     assert_true(has_header(head, "content-type: video/webm"));
     assert_true(has_header(head, "accept-ranges: bytes"));
     assert_true(has_header(head, "x-content-type-options: nosniff"));
@@ -281,8 +285,7 @@ static void test_stream_whole_body(void **state)
 static void test_stream_ranges(void **state)
 {
     (void)state;
-    start();
-    int fd = tcp_connect(srv.port); /* all on one keep-alive connection */
+    int fd = start_connected(); /* all on one keep-alive connection */
     expect_range(fd, "bytes=0-99", 0, 99);
     assert_string_equal(gs.last_range, "bytes=0-99");
     expect_range(fd, "bytes=1000000-1999999", 1000000, 1999999);
@@ -302,8 +305,7 @@ static void test_stream_ranges(void **state)
 static void test_stream_unsatisfiable(void **state)
 {
     (void)state;
-    start();
-    int fd = tcp_connect(srv.port);
+    int fd = start_connected();
     expect_416(fd, "/rec", "bytes=5242880-", REC_SIZE);
     expect_416(fd, "/rec", "bytes=-0", REC_SIZE);
     expect_416(fd, "/rec?size=0", "bytes=0-", 0);
@@ -318,8 +320,7 @@ static void test_stream_unsatisfiable(void **state)
 static void test_stream_range_ignored(void **state)
 {
     (void)state;
-    start();
-    int fd = tcp_connect(srv.port);
+    int fd = start_connected();
     /* Malformed, several ranges, another unit: the whole body, 200. */
     static const char *const ignored[] = {
         "Range: bytes=0-99,200-299\r\n", "Range: bytes = 0-99\r\n", "Range: items=0-5\r\n",
@@ -331,28 +332,20 @@ static void test_stream_range_ignored(void **state)
     };
     for (size_t i = 0; i < CS_ARRAY_LEN(ignored); i++)
         expect_whole(fd, "/rec?size=100000", ignored[i], 100000);
-    char head[4096];
-    int status;
-    request(fd, "GET", "/rec", "Range: bytes=0-99\r\nIf-Range: \"rec-1\"\r\n");
-    assert_true(response_head(fd, head, sizeof head, &status) == 100);
-    assert_int_equal(status, 206);
+    char head[HEAD_CAP];
+    expect_reply(fd, "GET", "/rec", "Range: bytes=0-99\r\nIf-Range: \"rec-1\"\r\n", head, 206, 100);
     expect_body(fd, 0, 100);
 
     /* A stream without ranges: no Accept-Ranges, Range ignored. */
-    request(fd, "GET", "/rec?size=3000&noranges", "Range: bytes=0-99\r\n");
-    assert_true(response_head(fd, head, sizeof head, &status) == 3000);
-    assert_int_equal(status, 200);
+    expect_reply(fd, "GET", "/rec?size=3000&noranges", "Range: bytes=0-99\r\n", head, 200, 3000);
     assert_null(strcasestr(head, "accept-ranges"));
     expect_body(fd, 0, 3000);
     /* Ranges are for GET, and for 200 answers only. */
     send_str(fd, "POST /rec?size=3000 HTTP/1.1\r\nHost: x\r\nRange: bytes=0-99\r\n"
                  "Content-Length: 3\r\n\r\nabc");
-    assert_true(response_head(fd, head, sizeof head, &status) == 3000);
-    assert_int_equal(status, 200);
+    expect_head(fd, head, 200, 3000);
     expect_body(fd, 0, 3000);
-    request(fd, "GET", "/rec?size=3000&status=404", "Range: bytes=0-99\r\n");
-    assert_true(response_head(fd, head, sizeof head, &status) == 3000);
-    assert_int_equal(status, 404);
+    expect_reply(fd, "GET", "/rec?size=3000&status=404", "Range: bytes=0-99\r\n", head, 404, 3000);
     expect_body(fd, 0, 3000);
     assert_true(wait_for(&gs.closed, (int)CS_ARRAY_LEN(ignored) + 4));
     close(fd);
@@ -361,19 +354,13 @@ static void test_stream_range_ignored(void **state)
 static void test_stream_head(void **state)
 {
     (void)state;
-    start();
-    int fd = tcp_connect(srv.port);
-    char head[4096];
-    int status;
-    request(fd, "HEAD", "/rec", NULL);
-    assert_true(response_head(fd, head, sizeof head, &status) == REC_SIZE);
-    assert_int_equal(status, 200);
+    int fd = start_connected();
+    char head[HEAD_CAP];
+    expect_reply(fd, "HEAD", "/rec", NULL, head, 200, REC_SIZE);
     assert_true(has_header(head, "accept-ranges: bytes"));
     assert_true(has_header(head, "x-rec: yes"));
     /* HEAD is not a range request. */
-    request(fd, "HEAD", "/rec", "Range: bytes=0-99\r\n");
-    assert_true(response_head(fd, head, sizeof head, &status) == REC_SIZE);
-    assert_int_equal(status, 200);
+    expect_reply(fd, "HEAD", "/rec", "Range: bytes=0-99\r\n", head, 200, REC_SIZE);
     assert_null(strcasestr(head, "content-range"));
     expect_healthz(fd); /* no body bytes came before this answer */
     assert_true(wait_for(&gs.closed, 2));
@@ -384,12 +371,9 @@ static void test_stream_head(void **state)
 static void test_stream_client_leaves(void **state)
 {
     (void)state;
-    start();
-    int fd = tcp_connect(srv.port);
-    char head[4096];
-    int status;
-    request(fd, "GET", "/rec", NULL);
-    assert_true(response_head(fd, head, sizeof head, &status) == REC_SIZE);
+    int fd = start_connected();
+    char head[HEAD_CAP];
+    expect_reply(fd, "GET", "/rec", NULL, head, 200, REC_SIZE);
     expect_body(fd, 0, 100 * 1000);
     close(fd); /* with the rest unread */
     assert_true(wait_for(&gs.closed, 1));
@@ -424,10 +408,8 @@ static void test_stream_open_at_shutdown(void **state)
     (void)state;
     start();
     int fd = connect_small_window();
-    char head[4096];
-    int status;
-    request(fd, "GET", "/rec", NULL);
-    assert_true(response_head(fd, head, sizeof head, &status) == REC_SIZE);
+    char head[HEAD_CAP];
+    expect_reply(fd, "GET", "/rec", NULL, head, 200, REC_SIZE);
     expect_body(fd, 0, 100 * 1000);
     cs_ws_stop(srv.s);
     assert_true(join_loop());
@@ -441,13 +423,9 @@ static void test_stream_open_at_shutdown(void **state)
 static void test_stream_read_fails(void **state)
 {
     (void)state;
-    start();
-    int fd = tcp_connect(srv.port);
-    char head[4096];
-    int status;
-    request(fd, "GET", "/rec?fail=1048576", NULL);
-    assert_true(response_head(fd, head, sizeof head, &status) == REC_SIZE);
-    assert_int_equal(status, 200);
+    int fd = start_connected();
+    char head[HEAD_CAP];
+    expect_reply(fd, "GET", "/rec?fail=1048576", NULL, head, 200, REC_SIZE);
     bool match;
     uint64_t got = read_body(fd, 0, REC_SIZE, &match);
     assert_true(got < REC_SIZE); /* a short body, then the connection is gone */
@@ -489,7 +467,7 @@ struct downloader {
 static void *download_main(void *arg)
 {
     struct downloader *d = arg;
-    char head[4096];
+    char head[HEAD_CAP];
     bool m1 = false, m2 = false;
     if (read_head(d->fd, head, sizeof head) > 0) {
         d->status = status_of(head);
