@@ -20,6 +20,7 @@ import { isActive, participantOf } from './store.js';
 import { fetchAuthorized, AttachmentError } from './attachments.js';
 import { safeFileName } from './documents.js';
 import { actionButton, now } from './views/parts.js';
+import { isAuthorOf } from './views/conclusion.js';
 
 addTexts({
   ru: {
@@ -133,6 +134,10 @@ addTexts({
 const FILE_ICON = { recording: '●', queued: '◷', processing: '◔', ready: '✓', failed: '⚠' };
 const LINK_MARGIN_MS = 30000; // a link this close to its expiry is fetched again before use
 
+/** The red dot of the recording mark (decorative: the words beside it say it). */
+const recDot = (cls) => h('span', { class: [cls, 'rec-dot'], 'aria-hidden': 'true', text: '●' });
+const two = (n) => String(n).padStart(2, '0');
+
 // ---- reading the consult's `recording` (defensively: a newer or older server) -------------
 
 /** The consult's recording object, or null when nobody asked. */
@@ -163,9 +168,7 @@ const isCoordinator = (user) => user?.role === 'coordinator';
 /** Record: the consult's specialist or a coordinator, while it is under way and not recording. */
 export function mayRequest(c, user) {
   if (!c || !user || c.state !== 'in_progress' || recordingState(c) !== 'off') return false;
-  if (isCoordinator(user)) return true;
-  const s = c.specialist;
-  return user.role === 'specialist' && !!s && s.subject === user.subject && (!s.tenant || s.tenant === user.tenant);
+  return isCoordinator(user) || (user.role === 'specialist' && isAuthorOf(c, user));
 }
 
 /** Stop (or withdraw the request): participants and coordinators. */
@@ -179,6 +182,9 @@ export const maySeeFiles = (c, user) => !!c && !!user && (isCoordinator(user) ||
 /** Who is asked to consent and has not answered. */
 const pendingOf = (c) => consentsOf(recordingOf(c)).filter((x) => x.answer === 'pending');
 
+/** This user, a participant, is asked while a request or recording is on and has not answered. */
+const awaitsAnswer = (c, user) => recordingState(c) !== 'off' && myAnswer(c, user) === 'pending' && !!participantOf(c, user);
+
 /** The names of the refusals that ended the last request, when it never started a file. */
 function refusalsOfLastRequest(c) {
   const r = recordingOf(c);
@@ -191,14 +197,15 @@ function refusalsOfLastRequest(c) {
 /** "12:34" or "1:02:03" from milliseconds. */
 export function fmtClock(ms) {
   const s = Math.max(0, Math.round(Number(ms) / 1000) || 0);
-  const two = (n) => String(n).padStart(2, '0');
   const hours = Math.floor(s / 3600);
   return hours ? `${hours}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}` : `${Math.floor(s / 60)}:${two(s % 60)}`;
 }
 
+const errorOf = (f) => (typeof f.error === 'string' ? f.error.trim() : '');
+
 /** A file's state in words: {state, text}. */
 export function fileWords(f) {
-  const error = typeof f.error === 'string' ? f.error.trim() : '';
+  const error = errorOf(f);
   switch (f.state) {
     case 'recording': return { state: f.state, text: t('rec.st.recording') };
     case 'queued': return { state: f.state, text: t('rec.st.queued') };
@@ -215,6 +222,7 @@ export function fileWords(f) {
 // ---- playable links (GET /api/recordings/<id>/link, with the Authorization header) ---------
 
 const links = new Map(); // file id → Promise<{url, expiresAt}>
+const stale = (link) => !link || link.expiresAt - now() <= LINK_MARGIN_MS;
 
 async function fetchLink(id) {
   const blob = await fetchAuthorized(`/api/recordings/${encodeURIComponent(id)}/link`);
@@ -231,7 +239,7 @@ export async function recordingLink(id, { fresh = false } = {}) {
   const cached = links.get(id);
   if (cached && !fresh) {
     const link = await cached.catch(() => null);
-    if (link && link.expiresAt - now() > LINK_MARGIN_MS) return link;
+    if (!stale(link)) return link;
   }
   const p = fetchLink(id);
   links.set(id, p);
@@ -239,15 +247,13 @@ export async function recordingLink(id, { fresh = false } = {}) {
   return p;
 }
 
-const stale = (link) => !link || link.expiresAt - now() <= LINK_MARGIN_MS;
-
 // ---- the room's bar: mark, who is asked, buttons ---------------------------------------
 
 function createBar(ctx, consultId, dialog) {
   const mark = h('p', { class: 'rec-mark', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const info = h('div', { class: 'rec-info', 'aria-live': 'polite' });
   const actions = h('div', { class: 'rec-actions' });
-  const el = h('div', { class: 'rec-bar is-empty', dataset: { consult: consultId, state: 'off' } }, mark, info, actions);
+  const el = h('div', { class: 'rec-bar visually-hidden', dataset: { consult: consultId, state: 'off' } }, mark, info, actions);
   let shownState = null;
 
   function lines(c, state) {
@@ -274,7 +280,7 @@ function createBar(ctx, consultId, dialog) {
     if (!c) return [];
     const user = ctx.user;
     const out = [];
-    if (state !== 'off' && myAnswer(c, user) === 'pending' && !!participantOf(c, user) && !dialog.isOpen(consultId)) {
+    if (awaitsAnswer(c, user) && !dialog.isOpen(consultId)) {
       out.push({ key: 'answer', label: 'rec.answer', variant: 'primary', run: async () => dialog.reopen(consultId) });
     }
     if (mayRequest(c, user)) {
@@ -298,15 +304,14 @@ function createBar(ctx, consultId, dialog) {
     el.dataset.sig = sig;
     el.dataset.state = state;
     // The live regions stay in the page (only visually hidden when empty), so the mark is spoken when it appears.
-    el.classList.toggle('is-empty', state !== 'on' && !text.length && !btns.length);
-    setChildren(mark, state === 'on'
-      ? [h('span', { class: 'rec-dot', 'aria-hidden': 'true', text: '●' }), ' ', t('rec.on')] : []);
+    el.classList.toggle('visually-hidden', state !== 'on' && !text.length && !btns.length);
+    setChildren(mark, state === 'on' ? [recDot(), ' ', t('rec.on')] : []);
     setChildren(info, text.map((s) => h('p', { class: 'rec-line', text: s })));
     const focusName = actions.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
     setChildren(actions, btns.map((b) => {
       const btn = actionButton(t(b.label), b.run, { variant: b.variant, focusName: `rec-${b.key}` });
       btn.classList.add('btn-small', `rec-${b.key}`);
-      if (b.dot) btn.prepend(h('span', { class: 'rec-dot', 'aria-hidden': 'true', text: '●' }));
+      if (b.dot) btn.prepend(recDot());
       return btn;
     }));
     // Record becomes Withdraw, Stop becomes Record: the focus moves to what took its place.
@@ -426,7 +431,6 @@ function createFileList(ctx, consultId) {
       observer.observe(p.el);
     }
     const d = new Date(f.started_at || now());
-    const two = (x) => String(x).padStart(2, '0');
     const date = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}-${two(d.getHours())}${two(d.getMinutes())}`;
     p.relabel({
       label: t('rec.player', { n }),
@@ -441,7 +445,7 @@ function createFileList(ctx, consultId) {
     const n0 = now();
     const span = !f.started_at ? ''
       : f.stopped_at ? `${fmtTime(f.started_at, n0)}–${fmtTime(f.stopped_at, n0)}` : t('rec.file.since', { time: fmtTime(f.started_at, n0) });
-    const error = typeof f.error === 'string' ? f.error.trim() : '';
+    const error = errorOf(f);
     return h('li', { class: ['rec-file', `rec-file-${w.state}`], dataset: { state: w.state } },
       h('p', { class: 'rec-file-head' }, h('strong', { text: t('rec.file.title', { n }) }), span ? ` · ${span}` : ''),
       h('p', { class: 'rec-file-state' },
@@ -495,7 +499,7 @@ function createConsentDialog(ctx, { onUserClose }) {
   const later = new Set();  // `${consult id}|${requested_at}` the user closed without answering
 
   const keyOf = (c) => `${c.id}|${recordingOf(c)?.requested_at ?? ''}`;
-  const needs = (c) => recordingState(c) !== 'off' && myAnswer(c, ctx.user) === 'pending' && !!participantOf(c, ctx.user);
+  const needs = (c) => awaitsAnswer(c, ctx.user);
 
   function element() {
     if (dlg) return dlg;
@@ -549,7 +553,7 @@ function createConsentDialog(ctx, { onUserClose }) {
     setChildren(dlg,
       h('div', { class: 'dialog-body' },
         h('h2', { id: 'recording-dialog-title' },
-          h('span', { class: 'rec-dot', 'aria-hidden': 'true', text: '●' }), ' ', t('rec.dlg.title')),
+          recDot(), ' ', t('rec.dlg.title')),
         h('div', { id: 'recording-dialog-text', class: 'rec-dialog-text' },
           h('p', { class: 'rec-dialog-asks', text: t('rec.dlg.asks', { name: nameOf(r.requested_by) }) }),
           h('p', { text: t('rec.dlg.about') }),
@@ -603,7 +607,7 @@ function createConsentDialog(ctx, { onUserClose }) {
     update(roomId) {
       const c = roomId ? ctx.store.get(roomId) : null;
       if (shownFor && (shownFor !== roomId || !c || !needs(c))) close();
-      else if (shownFor && c) render(c);
+      else if (shownFor) render(c);
       if (!shownFor && c && needs(c) && !later.has(keyOf(c))) open(c);
     },
     reopen(consultId) {
@@ -622,7 +626,7 @@ function createConsentDialog(ctx, { onUserClose }) {
 export function recordingBadge(c) {
   if (recordingState(c) !== 'on') return null;
   return h('span', { class: ['badge', 'rec-badge'], title: t('rec.badgeTitle'), dataset: { lang: getLang() } },
-    h('span', { class: 'badge-icon rec-dot', 'aria-hidden': 'true', text: '●' }), t('rec.badge'));
+    recDot('badge-icon'), t('rec.badge'));
 }
 
 /** Puts the badge into (or takes it out of) each card's badges; cards are li[data-key=<consult id>]. */
