@@ -131,8 +131,7 @@ static int serve_file(cs_app_t *app, const cs_http_request_t *req, const char *f
     cs_strlcpy(resp->content_type, "video/webm", sizeof resp->content_type);
     cs_strlcpy(resp->headers[0].name, "etag:", sizeof resp->headers[0].name);
     snprintf(resp->headers[0].value, sizeof resp->headers[0].value, "\"%s\"", file_id);
-    cs_strlcpy(resp->headers[1].name, "cache-control:", sizeof resp->headers[1].name);
-    cs_strlcpy(resp->headers[1].value, "private, no-store", sizeof resp->headers[1].value);
+    /* Cache-Control: no-store comes with every dynamic response (signaling/ws). */
     resp->stream = (cs_http_stream_t){.read = stream_read,
                                       .close = stream_close,
                                       .user = f,
