@@ -5,13 +5,14 @@
 // consent dialog for a participant whose answer is pending, the recordings in
 // the consult's details (state in words, a player and a download once ready,
 // through a short-lived link fetched with the session's Authorization header)
-// and a badge on the coordinator's cards while a consult records.
+// and the badge the coordinator's cards show while a consult records
+// (recordingBadge, rendered by views/coordinator.js).
 //
-// The room and coordinator views do not know about it: app.js calls mount()
-// when a view is mounted and update() after each render, and this module adds
-// its own elements to the room's head (.call-head) and details (.case-panel),
-// and badges to cards (li.card[data-key] heads), keeping them in step with the
-// store. Its texts are registered here (addTexts), Russian first.
+// The room view does not know about it: app.js calls mount() when a view is
+// mounted and update() after each render, and this module adds its own
+// elements to the room's head (.call-head) and details (.case-panel), keeping
+// them in step with the store. Its texts are registered here (addTexts),
+// Russian first.
 
 import { h, setChildren, setText, nextId, renderKeyed } from './dom.js';
 import { t, getLang, fmtTime, fmtSize, addTexts } from './i18n.js';
@@ -629,28 +630,15 @@ export function recordingBadge(c) {
     recDot('badge-icon'), t('rec.badge'));
 }
 
-/** Puts the badge into (or takes it out of) each card's badges; cards are li[data-key=<consult id>]. */
-function badgeCards(root, store) {
-  for (const card of root.querySelectorAll('li.card[data-key]')) {
-    const old = card.querySelector('.rec-badge');
-    const fresh = recordingBadge(store.get(card.dataset.key));
-    if (old && fresh && old.dataset.lang === fresh.dataset.lang) continue;
-    old?.remove();
-    if (fresh) card.querySelector('.card-head .badges')?.append(fresh);
-  }
-}
-
 // ---- what app.js calls -----------------------------------------------------------------------
 
 /**
- * The recording UI over the app's views: mount(kind, view) when app.js mounts a
- * view (kind 'call' with view.consultId and view.el, 'role-coordinator', …),
+ * The recording UI over the room view: mount(kind, view) when app.js mounts a
+ * view (kind 'call' with view.consultId and view.el; others have no bar),
  * update() after every render, reset() at sign-out (links forgotten).
  */
 export function createRecordingUi(ctx) {
   const dialog = createConsentDialog(ctx, { onUserClose: () => update() });
-  let kind = '';
-  let root = null;
   let room = null; // {consultId, bar, files}
 
   function unmountRoom() {
@@ -667,15 +655,13 @@ export function createRecordingUi(ctx) {
       room.bar.update();
       room.files.update();
     }
-    if (kind === 'role-coordinator' && root) badgeCards(root, ctx.store);
   }
 
   return {
     mount(nextKind, view) {
       unmountRoom();
-      kind = nextKind;
-      root = view?.el || null;
-      if (kind === 'call' && view?.consultId && root) {
+      const root = view?.el;
+      if (nextKind === 'call' && view?.consultId && root) {
         const head = root.querySelector('.call-head');
         const details = root.querySelector('.case-panel');
         room = { consultId: view.consultId, bar: createBar(ctx, view.consultId, dialog), files: createFileList(ctx, view.consultId) };
@@ -689,8 +675,6 @@ export function createRecordingUi(ctx) {
       unmountRoom();
       dialog.close();
       links.clear();
-      kind = '';
-      root = null;
     },
   };
 }

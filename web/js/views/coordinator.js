@@ -20,6 +20,7 @@ import {
 } from './parts.js';
 import { qualityLevel, qualityFigures } from './media.js';
 import { deliveryBadge, documentOf, deliveryState } from './delivery.js';
+import { recordingBadge } from '../recording.js';
 
 const QUALITY_ICON = { good: '●', fair: '◆', poor: '▲', unknown: '○' };
 
@@ -185,7 +186,7 @@ export function createCoordinatorView(ctx) {
   function liveCard(c) {
     const patient = c.patient?.name || '';
     return h('li', { class: ['card', 'consult', `urgency-${c.urgency}`], tabindex: '-1' },
-      consultHead(c),
+      consultHead(c, { extra: [recordingBadge(c)] }),
       patientLine(c),
       h('p', { class: 'meta' },
         t('c.clinician', { name: c.clinician?.name || '' }),

@@ -110,15 +110,17 @@ export function timesLine(c) {
   return h('p', { class: 'meta', text: bits.join(' · ') });
 }
 
-/** The head of a consult card: urgency, specialty, state, mode, escalation. */
-export function consultHead(c, { headingLevel = 3, showState = true } = {}) {
+/** The head of a consult card: urgency, specialty, state, mode, escalation,
+ *  and any extra badges the view adds (e.g. recording). */
+export function consultHead(c, { headingLevel = 3, showState = true, extra = [] } = {}) {
   return h('div', { class: 'card-head' },
     h(`h${headingLevel}`, { class: 'card-title' }, specialtyLabel(c.specialty)),
     h('div', { class: 'badges' },
       urgencyBadge(c.urgency),
       showState ? stateBadge(c.state) : null,
       modeBadge(c.mode),
-      escalationBadge(isQueued(c) ? c.escalation : null)));
+      escalationBadge(isQueued(c) ? c.escalation : null),
+      ...extra));
 }
 
 export function reasonBlock(c, { clamp = true } = {}) {
