@@ -182,6 +182,17 @@ static inline void cs_wr32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+static inline uint64_t cs_rd64(const uint8_t *p)
+{
+    return (uint64_t)cs_rd32(p) << 32 | cs_rd32(p + 4);
+}
+
+static inline void cs_wr64(uint8_t *p, uint64_t v)
+{
+    cs_wr32(p, (uint32_t)(v >> 32));
+    cs_wr32(p + 4, (uint32_t)v);
+}
+
 /* ---- misc ---------------------------------------------------------------- */
 
 #define CS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

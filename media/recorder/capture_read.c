@@ -102,7 +102,7 @@ static int parse_header(cs_capture_reader_t *r, const uint8_t master[CS_REC_KEY_
     if (rc)
         return rc == CS_EAUTH ? CS_EAUTH : CS_EIO;
     memcpy(r->recid, h + CAP_RECID_OFF, CAP_RECID_LEN);
-    r->info.start_wall_ms = (int64_t)rec_rd64(h + 20);
+    r->info.start_wall_ms = (int64_t)cs_rd64(h + 20);
     r->pos = r->good_end = r->info.offset = CAP_HDR_LEN;
     return CS_OK;
 }
@@ -387,7 +387,7 @@ static int read_packet(cs_capture_reader_t *r, const uint8_t *b, size_t len,
         return -1;
     rec->type = CS_CAP_PACKET;
     rec->track_no = track;
-    rec->arrival_us = (int64_t)rec_rd64(b + 2);
+    rec->arrival_us = (int64_t)cs_rd64(b + 2);
     rec->data = b + CAP_PACKET_HDR;
     rec->len = len - CAP_PACKET_HDR;
     return 1;

@@ -27,8 +27,8 @@ int cap_header_build(uint8_t out[CAP_HDR_LEN], const uint8_t master[CS_REC_KEY_L
     cs_wr16(out + 8, CAP_VERSION);
     cs_wr16(out + 10, CAP_HDR_LEN);
     cs_rec_key_id(master, out + 12);
-    rec_wr64(out + 20, (uint64_t)start_wall_ms);
-    rec_wr64(out + 28, (uint64_t)start_mono_us);
+    cs_wr64(out + 20, (uint64_t)start_wall_ms);
+    cs_wr64(out + 28, (uint64_t)start_mono_us);
     memcpy(out + CAP_RECID_OFF, recording_id, n);
     return rec_key_wrap(master, data_key, nonce, out, CAP_HDR_AAD_LEN, out + CAP_WRAP_OFF);
 }
@@ -37,7 +37,7 @@ void cap_chunk_nonce_aad(const uint8_t recid[CAP_RECID_LEN], uint32_t index, uin
                          uint8_t nonce[REC_NONCE_LEN], uint8_t aad[CAP_AAD_LEN])
 {
     memset(nonce, 0, REC_NONCE_LEN);
-    rec_wr64(nonce + 4, index);
+    cs_wr64(nonce + 4, index);
     memcpy(aad, recid, CAP_RECID_LEN);
     cs_wr32(aad + CAP_RECID_LEN, index);
     cs_wr32(aad + CAP_RECID_LEN + 4, len);
@@ -197,7 +197,7 @@ int cap_writer_packet(cap_writer_t *w, uint16_t track, int64_t arrival_us, const
     p[0] = CAP_REC_PACKET;
     cs_wr16(p + 1, (uint16_t)(CAP_PACKET_HDR + len));
     cs_wr16(p + 3, track);
-    rec_wr64(p + 5, (uint64_t)(arrival_us - w->start_mono_us));
+    cs_wr64(p + 5, (uint64_t)(arrival_us - w->start_mono_us));
     memcpy(p + CAP_REC_HDR + CAP_PACKET_HDR, rtp, len);
     w->len += need;
     return CS_OK;

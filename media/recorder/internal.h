@@ -109,17 +109,6 @@ enum { CAP_REC_TRACK = 1, CAP_REC_PACKET = 2, CAP_REC_END = 3 };
 #define SEALED_STRIDE (REC_NONCE_LEN + SEALED_BLOCK + REC_TAG_LEN)
 #define SEALED_SIZE_MAX (UINT64_C(1) << 40) /* 1 TiB of plaintext */
 
-static inline uint64_t rec_rd64(const uint8_t *p)
-{
-    return (uint64_t)cs_rd32(p) << 32 | cs_rd32(p + 4);
-}
-
-static inline void rec_wr64(uint8_t *p, uint64_t v)
-{
-    cs_wr32(p, (uint32_t)(v >> 32));
-    cs_wr32(p + 4, (uint32_t)v);
-}
-
 /* ---- keys.c: AES-256-GCM -------------------------------------------------- */
 
 /* Encrypts len bytes of in to out (may be the same buffer) and writes the

@@ -104,7 +104,7 @@ static int fail(cs_sealed_t *f, int err)
 static int store_block(cs_sealed_t *f, uint64_t i, const uint8_t *plain, size_t len)
 {
     uint8_t aad[8];
-    rec_wr64(aad, i);
+    cs_wr64(aad, i);
     if (cs_random_bytes(f->io, REC_NONCE_LEN))
         return fail(f, EIO);
     int rc = rec_gcm_seal(f->key, f->io, aad, sizeof aad, plain, len, f->io + REC_NONCE_LEN,
@@ -127,7 +127,7 @@ static int load_block(cs_sealed_t *f, uint64_t i, size_t len)
         return got < 0 ? CS_EIO : CS_EAUTH;   /* cut short: damaged */
     }
     uint8_t aad[8];
-    rec_wr64(aad, i);
+    cs_wr64(aad, i);
     int rc = rec_gcm_open(f->key, f->io, aad, sizeof aad, f->io + REC_NONCE_LEN, len, f->plain,
                           f->io + REC_NONCE_LEN + len);
     if (rc == CS_OK && len < SEALED_BLOCK)
@@ -177,7 +177,7 @@ static void header_fixed(uint8_t h[SEALED_HDR_LEN], const uint8_t master[CS_REC_
     cs_wr16(h + 10, SEALED_HDR_LEN);
     cs_wr32(h + 12, SEALED_BLOCK);
     cs_rec_key_id(master, h + 16);
-    rec_wr64(h + 24, size);
+    cs_wr64(h + 24, size);
     cs_wr32(h + 32, finished ? 1 : 0);
 }
 
@@ -334,7 +334,7 @@ static int check_header(cs_sealed_t *f, const uint8_t master[CS_REC_KEY_LEN])
     int rc = rec_key_unwrap(master, h + SEALED_HDR_AAD_LEN, h, SEALED_HDR_AAD_LEN, f->key);
     if (rc)
         return rc == CS_EAUTH ? CS_EAUTH : CS_EIO;
-    f->size = rec_rd64(h + 24);
+    f->size = cs_rd64(h + 24);
     struct stat st;
     if (fstat(f->fd, &st))
         return CS_EIO;

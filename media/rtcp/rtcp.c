@@ -136,7 +136,7 @@ int cs_rtcp_sr_parse(const cs_rtcp_pkt_t *p, cs_rtcp_sr_t *out)
         return CS_EINVAL;
     const uint8_t *b = p->body;
     out->ssrc = cs_rd32(b);
-    out->ntp = (uint64_t)cs_rd32(b + 4) << 32 | cs_rd32(b + 8);
+    out->ntp = cs_rd64(b + 4);
     out->rtp_ts = cs_rd32(b + 12);
     out->packet_count = cs_rd32(b + 16);
     out->octet_count = cs_rd32(b + 20);
@@ -166,8 +166,7 @@ int cs_rtcp_sr_append(cs_rtcp_builder_t *b, const cs_rtcp_sr_t *sr)
     if (!p)
         return CS_ETOOBIG;
     cs_wr32(p + 4, sr->ssrc);
-    cs_wr32(p + 8, (uint32_t)(sr->ntp >> 32));
-    cs_wr32(p + 12, (uint32_t)sr->ntp);
+    cs_wr64(p + 8, sr->ntp);
     cs_wr32(p + 16, sr->rtp_ts);
     cs_wr32(p + 20, sr->packet_count);
     cs_wr32(p + 24, sr->octet_count);

@@ -482,7 +482,7 @@ static size_t put_packet(uint8_t *p, uint16_t track, int i, size_t len)
     p[0] = CAP_REC_PACKET;
     cs_wr16(p + 1, (uint16_t)(CAP_PACKET_HDR + len));
     cs_wr16(p + 3, track);
-    rec_wr64(p + 5, (uint64_t)(pkt_arrival(i) - START_MONO));
+    cs_wr64(p + 5, (uint64_t)(pkt_arrival(i) - START_MONO));
     pkt_fill(p + 13, len, i);
     return 13 + len;
 }
