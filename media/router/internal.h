@@ -74,13 +74,19 @@ typedef struct {
     uint32_t epoch;                 /* the stream's epoch when stored */
     uint16_t len;                   /* 0: empty */
     uint16_t seq;
+    uint32_t pos;                   /* where its bytes start, in ring.head's count */
 } rt_slot_t;
 
-/* Slot headers apart from the packets: lookups stay in 4 KiB, and the
- * packet memory is only touched (paged in) as packets are stored. */
+/* Slot headers apart from the packets, and the packets packed one after the
+ * other in a byte ring (a packet never straddles its end) sized to about a
+ * second of the stream: an audio stream keeps 32 KiB, a 600 kbit/s camera
+ * 128 KiB, where fixed 1,500-byte slots took 750 KiB for either. */
 typedef struct {
     rt_slot_t *slots;               /* CS_ROUTER_RTX_BUFFER, zeroed */
-    uint8_t *data;                  /* CS_ROUTER_RTX_BUFFER * CS_ROUTER_PACKET_MAX */
+    uint8_t *data;                  /* cap bytes */
+    uint32_t cap;                   /* a power of 2 */
+    uint32_t head;                  /* bytes ever written (mod 2^32), wrap gaps included */
+    int64_t wrap_us;                /* when the data last wrapped; 0 never */
 } rt_ring_t;
 
 typedef struct {
@@ -247,7 +253,7 @@ bool rt_test_loss(cs_router_t *r, unsigned percent);
 /* router_buffer.c */
 int rt_ring_new(rt_ring_t *ring);
 void rt_ring_free(rt_ring_t *ring);
-void rt_ring_put(rt_in_t *in, uint16_t seq, const uint8_t *buf, size_t len);
+void rt_ring_put(rt_in_t *in, uint16_t seq, const uint8_t *buf, size_t len, int64_t now);
 const uint8_t *rt_ring_get(const rt_in_t *in, uint16_t seq, size_t *len);
 void rt_in_reset(rt_in_t *in);
 void rt_in_bind(rt_track_t *t, rt_in_t *in, uint32_t ssrc);

@@ -3,11 +3,14 @@
  * life cycle of a published track's memory.
  *
  * A ring holds the last CS_ROUTER_RTX_BUFFER packets of one stream as
- * received (after RTX unwrapping), in slots indexed by sequence number and
- * stamped with the stream's epoch (a restart invalidates them all), so a
- * subscriber's NACK is answered by one lookup and one rewrite. The slots are
- * allocated once when a negotiation creates the track; storing a packet is
- * a copy into its slot.
+ * received (after RTX unwrapping): slot headers indexed by sequence number
+ * and stamped with the stream's epoch (a restart invalidates them all), so a
+ * subscriber's NACK is answered by one lookup and one rewrite, and the
+ * packets themselves packed in a byte ring. A slot is valid while its bytes
+ * have not been written over, which its position tells in O(1). The byte
+ * ring starts small and doubles (forgetting what it held, once) whenever it
+ * wraps twice within a second, so its memory follows the stream's bitrate:
+ * a second of history is what a NACK can still use.
  */
 #include "media/router/internal.h"
 
@@ -17,11 +20,19 @@
 _Static_assert((CS_ROUTER_RTX_BUFFER & (CS_ROUTER_RTX_BUFFER - 1)) == 0,
                "CS_ROUTER_RTX_BUFFER must be a power of 2");
 _Static_assert(CS_ROUTER_PACKET_MAX <= UINT16_MAX, "slot lengths are 16 bits");
+_Static_assert((CS_ROUTER_RTX_BYTES_MIN & (CS_ROUTER_RTX_BYTES_MIN - 1)) == 0 &&
+                   CS_ROUTER_RTX_BYTES_MIN >= 16 * CS_ROUTER_PACKET_MAX &&
+                   CS_ROUTER_RTX_BYTES_MAX <= (1u << 30),
+               "the byte ring is a power of 2, holds several packets and far less than 2^32");
+
+#define RING_WINDOW_US 1000000      /* history worth keeping */
 
 int rt_ring_new(rt_ring_t *ring)
 {
+    *ring = (rt_ring_t){0};
     ring->slots = calloc(CS_ROUTER_RTX_BUFFER, sizeof *ring->slots);
-    ring->data = malloc((size_t)CS_ROUTER_RTX_BUFFER * CS_ROUTER_PACKET_MAX);
+    ring->data = malloc(CS_ROUTER_RTX_BYTES_MIN);
+    ring->cap = CS_ROUTER_RTX_BYTES_MIN;
     if (ring->slots && ring->data)
         return CS_OK;
     rt_ring_free(ring);
@@ -32,37 +43,69 @@ void rt_ring_free(rt_ring_t *ring)
 {
     free(ring->slots);
     free(ring->data);
-    ring->slots = NULL;
-    ring->data = NULL;
+    *ring = (rt_ring_t){0};
 }
 
-void rt_ring_put(rt_in_t *in, uint16_t seq, const uint8_t *buf, size_t len)
+static bool intact(const rt_ring_t *ring, const rt_slot_t *s)
 {
-    if (!in->ring.slots || len == 0 || len > CS_ROUTER_PACKET_MAX)
+    return ring->head - s->pos <= ring->cap;
+}
+
+/* Twice as many bytes when a second no longer fits. What the old bytes held
+ * is given up (head jumps past every stored position); when the memory is
+ * not there the ring goes on as it was. */
+static void grow(rt_ring_t *ring)
+{
+    uint8_t *bigger = malloc((size_t)ring->cap * 2);
+    if (!bigger)
         return;
-    unsigned i = seq & (CS_ROUTER_RTX_BUFFER - 1);
-    memcpy(in->ring.data + (size_t)i * CS_ROUTER_PACKET_MAX, buf, len);
-    in->ring.slots[i] = (rt_slot_t){.epoch = in->epoch, .len = (uint16_t)len, .seq = seq};
+    free(ring->data);
+    ring->data = bigger;
+    ring->cap *= 2;
+    ring->head += 2 * ring->cap;
+    ring->head &= ~(ring->cap - 1);
+}
+
+void rt_ring_put(rt_in_t *in, uint16_t seq, const uint8_t *buf, size_t len, int64_t now)
+{
+    rt_ring_t *ring = &in->ring;
+    if (!ring->slots || len == 0 || len > CS_ROUTER_PACKET_MAX)
+        return;
+    uint32_t off = ring->head & (ring->cap - 1);
+    if (off + len > ring->cap) {
+        ring->head += ring->cap - off;          /* packets never straddle the end */
+        off = 0;
+    }
+    if (off == 0) {                             /* a new lap */
+        if (ring->wrap_us && now - ring->wrap_us < RING_WINDOW_US &&
+            ring->cap < CS_ROUTER_RTX_BYTES_MAX)
+            grow(ring);
+        ring->wrap_us = now;
+    }
+    memcpy(ring->data + off, buf, len);
+    ring->slots[seq & (CS_ROUTER_RTX_BUFFER - 1)] =
+        (rt_slot_t){.epoch = in->epoch, .len = (uint16_t)len, .seq = seq, .pos = ring->head};
+    ring->head += (uint32_t)len;
 }
 
 /* The packet with this sequence number, or NULL when it was never stored,
- * has been overwritten by a newer one or is from before a restart. */
+ * has been written over by newer ones or is from before a restart. */
 const uint8_t *rt_ring_get(const rt_in_t *in, uint16_t seq, size_t *len)
 {
-    if (!in->ring.slots)
+    const rt_ring_t *ring = &in->ring;
+    if (!ring->slots)
         return NULL;
-    unsigned i = seq & (CS_ROUTER_RTX_BUFFER - 1);
-    const rt_slot_t *s = &in->ring.slots[i];
-    if (!s->len || s->seq != seq || s->epoch != in->epoch)
+    const rt_slot_t *s = &ring->slots[seq & (CS_ROUTER_RTX_BUFFER - 1)];
+    if (!s->len || s->seq != seq || s->epoch != in->epoch || !intact(ring, s))
         return NULL;
     if (len)
         *len = s->len;
-    return in->ring.data + (size_t)i * CS_ROUTER_PACKET_MAX;
+    return ring->data + (s->pos & (ring->cap - 1));
 }
 
 /* A stream whose source restarted (new SSRC): forget what was received, keep
- * the memory; the new epoch makes the ring's packets stale (no clearing of
- * 750 KiB) and tells subscribers to resynchronise. */
+ * the memory; the new epoch makes the ring's packets stale (no clearing) and
+ * tells subscribers to resynchronise. */
 void rt_in_reset(rt_in_t *in)
 {
     cs_rtp_seqtrack_init(&in->seq);

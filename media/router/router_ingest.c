@@ -123,7 +123,7 @@ static bool receive(rt_track_t *t, rt_in_t *in, int ci, const cs_rtp_packet_t *p
     in->last_us = now;
     if (rt_ring_get(in, seq, NULL))
         return false;               /* a duplicate */
-    rt_ring_put(in, seq, buf, len);
+    rt_ring_put(in, seq, buf, len, now);
     return true;
 }
 
@@ -134,7 +134,7 @@ static bool repaired(rt_track_t *t, rt_in_t *in, const uint8_t *buf, size_t len,
     rt_nack_note(t, in, seq, now);
     if (rt_ring_get(in, seq, NULL))
         return false;
-    rt_ring_put(in, seq, buf, len);
+    rt_ring_put(in, seq, buf, len, now);
     return true;
 }
 

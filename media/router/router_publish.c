@@ -234,7 +234,7 @@ static void set_layers(rt_track_t *t, const cs_sdp_media_t *om, const cs_sdp_med
         if (fresh) {
             memset(in, 0, sizeof *in);
             in->ring = p->rings[l];
-            p->rings[l] = (rt_ring_t){NULL, NULL};
+            p->rings[l] = (rt_ring_t){0};
         }
         if (fresh || strncmp(in->rid, rid, sizeof in->rid)) {
             rt_in_reset(in);

@@ -1,7 +1,7 @@
 /*
  * test_router_rtcp.c — media/router, the SFU of one room: feedback, repair
  * and layers, on the shared room fixture (router_test_room.h) — NACK
- * answered with and without RTX, upstream NACKs, PLI forwarding and its
+ * answered with and without RTX, the history kept for it, upstream NACKs, PLI forwarding and its
  * rate limit, keyframe gating (VP8 and H.264), SR/RR/SDES, TWCC feedback,
  * malformed input, test loss hooks, stats, and simulcast: layer choice from
  * REMB, RTX by repaired RID, Firefox's FID groups.
@@ -86,6 +86,40 @@ static void test_nack_answered_without_rtx(void **state)
     assert_int_equal(nth_rtp(1, 0)->len, kept.len);
     assert_memory_equal(nth_rtp(1, 0)->buf, kept.buf, kept.len);
     cs_router_free(r);
+}
+
+/* The retransmission history is about a second of the stream, whatever its
+ * bitrate: at ~100 kB/s the byte ring (32 KiB at first) grows until half a
+ * second back is still there; a packet whose bytes were written over since
+ * is not sent, though its slot still names its sequence number. */
+static void test_nack_history_follows_bitrate(void **state)
+{
+    (void)state;
+    duo_t d;
+    duo(&d, NULL);
+    int64_t now = T0;
+    uint16_t seq = 1000;
+    for (int i = 0; i < 500; i++, seq++)    /* 5 s of 1,000-byte packets every 10 ms */
+        video_from(d.r, d.a, AV_VIDEO, seq, i % 30 == 0 ? 0 : 1, 1000, now += 10000);
+    caps_clear();
+    video_from(d.r, d.a, AV_VIDEO, seq, 1, 1000, now += 10000);
+    cs_rtp_packet_t q;
+    parse_cap(nth_rtp(1, 0), &q);
+    uint16_t out = q.hdr.seq;                 /* the subscriber's numbering */
+    uint8_t fb[64];
+    uint16_t recent = (uint16_t)(out - 50);   /* 0.5 s and ~50 kB back */
+    caps_clear();
+    cs_router_on_rtcp(d.r, d.b, fb, rtcp_nack(fb, d.b_video, &recent, 1), now);
+    assert_int_equal(count_rtp(1), 1);
+    parse_cap(nth_rtp(1, 0), &q);
+    assert_int_equal(cs_rd16(q.payload), recent);    /* the OSN */
+
+    /* 450 packets back: inside the 512 slots, but ~450 kB ago. */
+    uint16_t old = (uint16_t)(out - 450);
+    caps_clear();
+    cs_router_on_rtcp(d.r, d.b, fb, rtcp_nack(fb, d.b_video, &old, 1), now += 30000);
+    assert_int_equal(count_rtp(1), 0);
+    cs_router_free(d.r);
 }
 
 static size_t rtx_from(uint32_t ssrc, uint16_t rtx_seq, uint16_t osn, uint32_t ts)
@@ -826,6 +860,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nack_answered_with_rtx),
         cmocka_unit_test(test_nack_answered_without_rtx),
+        cmocka_unit_test(test_nack_history_follows_bitrate),
         cmocka_unit_test(test_upstream_nack),
         cmocka_unit_test(test_pli_forwarded_and_rate_limited),
         cmocka_unit_test(test_keyframe_gating_on_reconnect),
