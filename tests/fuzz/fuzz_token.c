@@ -7,6 +7,11 @@
  * codes, a reason on every refusal, nothing written to the identity of a
  * refused token, and a bounded, re-mintable identity for an accepted one.
  *
+ * Random bytes almost never carry a valid signature, so an input that starts
+ * with '{' is taken as a claims set instead: it is signed with the HS256
+ * secret under a fixed header, and the claim checks (types, lengths, roles,
+ * tenants, specialties, times, issuer, audience) see every mutation.
+ *
  * Build with `make fuzz` (clang, libFuzzer) and run e.g.
  *   build/fuzz/fuzz_token -max_len=9000 tests/fuzz/corpus/token
  * (-max_len above CS_TOKEN_MAX so the length limit is exercised). `make test`
@@ -20,6 +25,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "fuzz.h"
 #include "common/common.h"
@@ -102,13 +110,57 @@ static void check_remint(const cs_identity_t *id)
             abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* base64url without padding (RFC 7515 §2) of len bytes at out + at;
+ * returns the new end. out has room for it (cs_base64_size). */
+static size_t put_b64url(char *out, size_t at, size_t cap, const void *data, size_t len)
+{
+    if (cs_base64_encode(data, len, out + at, cap - at) != CS_OK)
+        abort();
+    size_t end = at + strlen(out + at);
+    while (end > at && out[end - 1] == '=')
+        end--;
+    for (size_t i = at; i < end; i++)
+        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    out[end] = '\0';
+    return end;
+}
+
+/* header.claims.signature, signed with the HS256 secret. */
+static char *signed_token(const uint8_t *claims, size_t size)
+{
+    static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+    size_t cap = cs_base64_size(sizeof header) + cs_base64_size(size) + cs_base64_size(32) + 3;
+    char *t = malloc(cap);
+    if (!t)
+        return NULL;
+    size_t n = put_b64url(t, 0, cap, header, sizeof header - 1);
+    t[n++] = '.';
+    n = put_b64url(t, n, cap, claims, size);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (!HMAC(EVP_sha256(), hs256_secret, sizeof hs256_secret - 1, (const unsigned char *)t, n,
+              mac, &mac_len))
+        abort();
+    t[n++] = '.';
+    put_b64url(t, n, cap, mac, mac_len);
+    return t;
+}
+
+static char *raw_token(const uint8_t *data, size_t size)
 {
     char *token = malloc(size + 1);
+    if (token) {
+        memcpy(token, data, size);
+        token[size] = '\0';
+    }
+    return token;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *token = size && data[0] == '{' ? signed_token(data, size) : raw_token(data, size);
     if (!token)
         return 0;
-    memcpy(token, data, size);
-    token[size] = '\0';
 
     cs_identity_t id;
     memset(&id, 0xa5, sizeof id);
