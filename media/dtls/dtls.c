@@ -30,7 +30,7 @@
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"                       \
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
 #define GROUPS "X25519:P-256:P-384"
-#define SRTP_PROFILES "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
+#define SRTP_PROFILES CS_DTLS_SRTP_PROFILES_DEFAULT
 #define EXPORTER_LABEL "EXTRACTOR-dtls_srtp"
 #define MISMATCH_REASON "remote fingerprint does not match the SDP"
 
@@ -276,6 +276,35 @@ int cs_dtls_session_set_mtu(cs_dtls_session_t *s, size_t mtu)
         return CS_EINVAL;
     s->mtu = (long)mtu;
     return CS_OK;
+}
+
+/* Each ':'-separated name must be one of profiles[]: OpenSSL knows others
+ * (AES-256-GCM, the 32-bit tags) whose keys export_keys could not split. */
+static bool profiles_known(const char *list)
+{
+    const char *p = list;
+    for (;;) {
+        size_t n = strcspn(p, ":");
+        bool known = false;
+        for (size_t i = 0; i < CS_ARRAY_LEN(profiles) && !known; i++)
+            known = strlen(profiles[i].name) == n && strncmp(p, profiles[i].name, n) == 0;
+        if (!known)
+            return false;
+        if (!p[n])
+            return true;
+        p += n + 1;
+    }
+}
+
+int cs_dtls_session_set_srtp_profiles(cs_dtls_session_t *s, const char *list)
+{
+    if (!s || !list || s->state != CS_DTLS_STATE_NEW || strlen(list) >= CS_DTLS_SRTP_PROFILES_MAX ||
+        !profiles_known(list))
+        return CS_EINVAL;
+    ERR_clear_error();
+    int rc = SSL_set_tlsext_use_srtp(s->ssl, list) == 0 ? CS_OK : CS_EINVAL; /* 0 is success */
+    ERR_clear_error();
+    return rc;
 }
 
 cs_dtls_state_t cs_dtls_session_state(const cs_dtls_session_t *s)

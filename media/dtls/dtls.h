@@ -40,6 +40,9 @@
 #define CS_DTLS_SRTP_AES128_CM_SHA1_80 0x0001
 #define CS_DTLS_SRTP_AEAD_AES_128_GCM 0x0007
 
+#define CS_DTLS_SRTP_PROFILES_DEFAULT "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
+#define CS_DTLS_SRTP_PROFILES_MAX 128   /* bytes of a profile list, NUL included */
+
 /* 2 * (key + salt) of the largest profile offered (AES128_CM_SHA1_80: 60). */
 #define CS_DTLS_KEYING_MAX 64
 
@@ -176,6 +179,14 @@ const char *cs_dtls_session_reason(const cs_dtls_session_t *s);
 /* Sets the outgoing datagram size (default CS_DTLS_MTU, 256..1500); call
  * before start. CS_OK or CS_EINVAL. */
 int cs_dtls_session_set_mtu(cs_dtls_session_t *s, size_t mtu);
+
+/* The SRTP protection profiles offered (a client) or accepted (a server), in
+ * order of preference, as OpenSSL names them joined by ':' — e.g.
+ * "SRTP_AES128_CM_SHA1_80"; only the two profiles above are known. Without
+ * this call: CS_DTLS_SRTP_PROFILES_DEFAULT (AES-GCM first, as Chromium).
+ * Call before start. CS_OK; CS_EINVAL for an unknown or empty name, or
+ * after start. */
+int cs_dtls_session_set_srtp_profiles(cs_dtls_session_t *s, const char *profiles);
 
 /* ---- demultiplexing ------------------------------------------------------------ */
 

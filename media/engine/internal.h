@@ -56,6 +56,7 @@ struct worker {
     /* Owned by the worker thread: */
     cs_map_t *rooms;                 /* room id → room_t */
     cs_map_t *sessions;              /* "%llu" id → msession_t */
+    cs_ice_batch_t *batch;           /* every peer's datagrams out, one sendmmsg per socket */
     cs_sdp_t *offer, *answer;        /* scratch, 1.1 MiB each */
     char *sdp_text;                  /* scratch for the answer's text */
     cs_router_counters_t closed_counters; /* of rooms already freed */

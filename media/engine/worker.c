@@ -184,6 +184,7 @@ static cs_peer_t *make_peer(worker_t *w, msession_t *ms, int *err)
 {
     static const cs_peer_callbacks_t cb = {peer_candidate, peer_state, peer_rtp, peer_rtcp};
     cs_peer_config_t pc = {.ice = w->engine->cfg.ice, .cert = w->engine->cert};
+    pc.ice.batch = w->batch;
     return cs_peer_new(w->ctx, &pc, &cb, ms, err);
 }
 
@@ -483,6 +484,8 @@ static void *worker_main(void *arg)
         session_free(w, v);
         pos = 0;
     }
+    cs_ice_batch_free(w->batch);
+    w->batch = NULL;
     /* Let libnice finish closing its sockets. */
     while (g_main_context_iteration(w->ctx, FALSE))
         ;
@@ -502,6 +505,9 @@ int worker_start(worker_t *w)
         return CS_ENOMEM;
     w->ctx = g_main_context_new();
     w->loop = g_main_loop_new(w->ctx, FALSE);
+    int rc;
+    if (!(w->batch = cs_ice_batch_new(w->ctx, &rc)))
+        return rc;
     if (pthread_create(&w->thread, NULL, worker_main, w))
         return CS_EIO;
     w->started = true;

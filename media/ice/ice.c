@@ -1,6 +1,7 @@
 /*
  * ice.c — the agent: one libnice NiceAgent with one stream of one component,
- * set up for WebRTC (RFC 5245 full ICE, controlled, trickle, consent
+ * set up for WebRTC (RFC 5245 full ICE, controlled unless configured
+ * controlling, trickle, consent
  * freshness, UDP only); its signals turned into the module's callbacks;
  * remote credentials and the candidates that wait for them; restarts; the
  * datagram path.
@@ -76,6 +77,7 @@ static void detach(cs_ice_agent_t *a)
 static void destroy(cs_ice_agent_t *a)
 {
     queue_clear(a);
+    cs_ice_batch_flush(a->batch);       /* before libnice closes the sockets */
     if (a->nice)
         g_object_unref(a->nice);
     free(a);
@@ -106,6 +108,27 @@ void cs_ice_agent_free(cs_ice_agent_t *a)
 
 /* ---- from libnice -------------------------------------------------------------------- */
 
+/* The batched path (ice_send.c) for the selected pair, when it is plain
+ * UDP; otherwise sends go through libnice. */
+static void raw_path(cs_ice_agent_t *a)
+{
+    NiceCandidate *l = NULL, *r = NULL;
+    a->raw_fd = -1;
+    if (!a->batch || !nice_agent_get_selected_pair(a->nice, a->stream, 1, &l, &r) ||
+        l->type == NICE_CANDIDATE_TYPE_RELAYED || l->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+        return;
+    GSocket *sock = nice_agent_get_selected_socket(a->nice, a->stream, 1);
+    if (!sock)
+        return;
+    int fd = g_socket_get_fd(sock);
+    g_object_unref(sock);               /* libnice keeps its own reference */
+    memset(&a->raw_to, 0, sizeof a->raw_to);
+    nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)&a->raw_to);
+    a->raw_to_len = nice_address_ip_version(&r->addr) == 6 ? sizeof(struct sockaddr_in6)
+                                                            : sizeof(struct sockaddr_in);
+    a->raw_fd = fd;
+}
+
 static void set_state(cs_ice_agent_t *a, cs_ice_state_t s)
 {
     if (a->doomed || a->state == s)
@@ -129,9 +152,11 @@ static void on_component_state(NiceAgent *nice, guint stream, guint component, g
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
         a->has_pair = true;             /* so on_state may send at once */
+        raw_path(a);
         set_state(a, CS_ICE_STATE_CONNECTED);
         break;
     case NICE_COMPONENT_STATE_FAILED:
+        a->raw_fd = -1;                 /* consent lost: libnice refuses sends */
         set_state(a, CS_ICE_STATE_FAILED);
         break;
     default:                            /* DISCONNECTED: where libnice starts */
@@ -145,6 +170,7 @@ static void on_selected_pair(NiceAgent *nice, guint stream, guint component,
     (void)nice, (void)stream, (void)component, (void)local, (void)remote;
     cs_ice_agent_t *a = user;
     a->has_pair = true;
+    raw_path(a);
 }
 
 /* Candidates found before this generation asked for them are handed out by
@@ -254,8 +280,9 @@ static bool have_interfaces(void)
 
 static int setup(cs_ice_agent_t *a, const cs_ice_config_t *cfg, const config_t *c)
 {
-    /* Regular nomination only matters if a role conflict ever makes us
-     * controlling; RFC 8445 dropped aggressive nomination. */
+    /* Regular nomination, as browsers do when they control (RFC 8445
+     * dropped aggressive nomination); for the controlled gateway it only
+     * matters if a role conflict ever makes it controlling. */
     a->nice = nice_agent_new_full(a->ctx, NICE_COMPATIBILITY_RFC5245,
                                   NICE_AGENT_OPTION_ICE_TRICKLE |
                                       NICE_AGENT_OPTION_CONSENT_FRESHNESS |
@@ -264,8 +291,8 @@ static int setup(cs_ice_agent_t *a, const cs_ice_config_t *cfg, const config_t *
         return CS_ENOMEM;
     /* Debian's libnice has UPnP, which would hold gathering back for its
      * timeout and probe the LAN's router. */
-    g_object_set(a->nice, "controlling-mode", FALSE, "ice-udp", TRUE, "ice-tcp", FALSE,
-                 "upnp", FALSE, NULL);
+    g_object_set(a->nice, "controlling-mode", cfg->controlling ? TRUE : FALSE, "ice-udp", TRUE,
+                 "ice-tcp", FALSE, "upnp", FALSE, NULL);
     if (c->stun_ip[0])
         g_object_set(a->nice, "stun-server", c->stun_ip, "stun-server-port", c->stun_port,
                      NULL);
@@ -305,6 +332,8 @@ cs_ice_agent_t *cs_ice_agent_new(void *main_context, const cs_ice_config_t *cfg,
     if (!(a = calloc(1, sizeof *a)))
         goto fail;
     a->ctx = main_context;
+    a->raw_fd = -1;
+    a->batch = cfg->batch;
     a->cb = *cb;
     a->user = user;
     a->state = CS_ICE_STATE_NEW;
@@ -473,6 +502,8 @@ int cs_ice_agent_send(cs_ice_agent_t *a, const uint8_t *buf, size_t len)
         return CS_ETOOBIG;
     if (!a->has_pair)
         return CS_ESTATE;
+    if (a->raw_fd >= 0)
+        return ice_batch_queue(a->batch, a->raw_fd, &a->raw_to, a->raw_to_len, buf, len);
     GOutputVector v = {buf, len};
     NiceOutputMessage m = {&v, 1};
     GError *e = NULL;

@@ -4,10 +4,11 @@
  *
  * One agent carries one BUNDLEd, rtcp-muxed transport: one stream, one
  * component. The gateway is the controlled side (browsers offer, so they
- * control) and does full ICE, gathering host candidates on the configured
- * addresses (or every non-loopback interface; 127.0.0.1 on a machine without
- * any), with an advertised public address substituted for NAT 1:1
- * deployments, in a configured UDP port range.
+ * control); the load tool's synthetic browsers are controlling when they
+ * offer (cs_ice_config_t.controlling). Either does full ICE, gathering host
+ * candidates on the configured addresses (or every non-loopback interface;
+ * 127.0.0.1 on a machine without any), with an advertised public address
+ * substituted for NAT 1:1 deployments, in a configured UDP port range.
  *
  * Threads: an agent lives in the GMainContext it was made with (a media
  * worker's); every function must be called on the thread that runs that
@@ -57,6 +58,12 @@ typedef struct {
     /* "host:port" or "[v6]:port" for srflx candidates, host an IP literal
      * (nothing is resolved); NULL: none */
     const char *stun_server;
+    /* false (the gateway): controlled, as the answerer. true: controlling
+     * with regular nomination, as a browser that offered. */
+    bool controlling;
+    /* Borrowed, of the same main context; NULL: every datagram is sent at
+     * once through libnice. See cs_ice_batch_new. */
+    struct cs_ice_batch *batch;
 } cs_ice_config_t;
 
 typedef struct {
@@ -131,6 +138,26 @@ int cs_ice_agent_restart(cs_ice_agent_t *a);
 int cs_ice_agent_send(cs_ice_agent_t *a, const uint8_t *buf, size_t len);
 
 cs_ice_state_t cs_ice_agent_state(const cs_ice_agent_t *a);
+
+/*
+ * Batched sending for every agent of one main context (a media worker's).
+ * An agent configured with a batch whose selected pair is plain UDP (not a
+ * TURN relay) queues what cs_ice_agent_send gives it; the batch leaves with
+ * one sendmmsg per socket just before the context next polls (or when 64
+ * datagrams or 96 KB are queued). cs_ice_agent_send then reports only
+ * what it could check at once: a datagram the kernel refuses later is
+ * dropped and counted, as a full socket buffer drops one anyway.
+ * The batch must outlive its agents (free them first); cs_ice_batch_free
+ * sends what is queued. Same thread rules as the agents.
+ */
+typedef struct cs_ice_batch cs_ice_batch_t;
+cs_ice_batch_t *cs_ice_batch_new(void *main_context, int *err);
+void cs_ice_batch_free(cs_ice_batch_t *b);
+void cs_ice_batch_flush(cs_ice_batch_t *b);
+typedef struct {
+    uint64_t syscalls, datagrams, dropped;
+} cs_ice_batch_stats_t;
+void cs_ice_batch_stats(const cs_ice_batch_t *b, cs_ice_batch_stats_t *out);
 const char *cs_ice_state_name(cs_ice_state_t s);
 
 /* The selected pair, for logs and stats: "udp 127.0.0.1:50000 -> 127.0.0.1:61234

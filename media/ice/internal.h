@@ -3,6 +3,8 @@
 #ifndef CS_ICE_INTERNAL_H
 #define CS_ICE_INTERNAL_H
 
+#include <sys/socket.h>
+
 #include <nice/agent.h>
 
 #include "ice.h"
@@ -34,6 +36,13 @@ struct cs_ice_agent {
     bool nice_gathered;                 /* ... and finished */
     bool has_pair;                      /* a pair has been selected once */
 
+    /* ice_send.c's path: the selected pair's socket and remote address when
+     * it is plain UDP and a batch is configured; raw_fd -1 otherwise. */
+    cs_ice_batch_t *batch;
+    int raw_fd;
+    socklen_t raw_to_len;
+    struct sockaddr_storage raw_to;
+
     /* Callbacks may free the agent: while a callback or an API call that can
      * call back is on the stack, cs_ice_agent_free only marks it doomed and
      * the outermost leave() frees it. */
@@ -47,6 +56,10 @@ struct cs_ice_agent {
  * true when it freed the agent (the caller must not touch it again). */
 void ice_enter(cs_ice_agent_t *a);
 bool ice_leave(cs_ice_agent_t *a);
+
+/* ice_send.c: queues one datagram for fd; CS_OK or CS_ETOOBIG. */
+int ice_batch_queue(cs_ice_batch_t *b, int fd, const struct sockaddr_storage *to,
+                    socklen_t to_len, const uint8_t *buf, size_t len);
 
 /* ice_candidate.c: parses a remote "candidate:..." line (with or without
  * "a=", trailing CR/LF/space ignored) into a new libnice candidate for the

@@ -1,7 +1,9 @@
 /*
  * peer.c — one participant's transport: the ICE agent, the DTLS handshake
  * over it, the SRTP sessions keyed from it, and the demultiplexing of what
- * arrives (RFC 7983 §7: first byte 20..63 DTLS, 128..191 RTP/RTCP).
+ * arrives (RFC 7983 §7: first byte 20..63 DTLS, 128..191 RTP/RTCP); the
+ * gateway's answer to an offer and the client side's remote description
+ * share the steps that make the DTLS session and set the ICE credentials.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +24,15 @@ struct cs_peer {
     cs_peer_state_t state;
     bool terminal;              /* DTLS failed or closed: no recovery */
     bool gathering_started;
+    bool described;             /* client: a local description was written */
+    bool answering;             /* client: the last remote description was an offer */
     bool dtls_started;
     cs_dtls_role_t dtls_role;
     cs_sdp_fingerprint_t remote_fp;
     char remote_ufrag[CS_SDP_UFRAG_MAX], remote_pwd[CS_SDP_PWD_MAX];
     cs_sdp_fingerprint_t local_fp;
     uint64_t session_id, session_version;
+    char srtp_profiles[CS_DTLS_SRTP_PROFILES_MAX]; /* "" = the default */
     cs_peer_stats_t stats;
 };
 
@@ -212,6 +217,10 @@ cs_peer_t *cs_peer_new(void *main_context, const cs_peer_config_t *cfg,
     p->cb = *cb;
     p->user = user;
     p->cert = cfg->cert;
+    rc = CS_EINVAL;
+    if (cfg->srtp_profiles && cs_strlcpy(p->srtp_profiles, cfg->srtp_profiles,
+                                         sizeof p->srtp_profiles) >= sizeof p->srtp_profiles)
+        goto fail;
     static const cs_ice_callbacks_t ice_cb = {ice_candidate, ice_gathering_done, ice_state,
                                               ice_data};
     if (!(p->ice = cs_ice_agent_new(main_context, &cfg->ice, &ice_cb, p, &rc)))
@@ -291,21 +300,68 @@ static int fail_answer(cs_sdp_error_t *err, int code, const char *msg)
     return code;
 }
 
-/* First offer: the DTLS session, set up but not started until ICE works. */
-static int first_offer(cs_peer_t *p, const cs_sdp_transport_t *t, cs_sdp_error_t *err)
+/* The remote fingerprint: SHA-256, and the same on every renegotiation. */
+static int check_fingerprint(const cs_peer_t *p, const cs_sdp_fingerprint_t *fp,
+                             const char **why)
+{
+    *why = "the offer has no sha-256 DTLS fingerprint";
+    if (fp->hash != CS_SDP_HASH_SHA256 || fp->len != 32)
+        return CS_EUNSUPPORTED;
+    *why = "the DTLS fingerprint may not change";
+    if (p->dtls && (p->remote_fp.len != fp->len || memcmp(p->remote_fp.value, fp->value, fp->len)))
+        return CS_EUNSUPPORTED;
+    return CS_OK;
+}
+
+/* The first remote description: the DTLS session, set up but not started
+ * until ICE works. */
+static int make_dtls(cs_peer_t *p, const cs_sdp_fingerprint_t *remote, cs_dtls_role_t role)
 {
     char fp[CS_DTLS_FINGERPRINT_SIZE];
-    fingerprint_text(&t->fingerprint, fp);
-    /* We answer actpass and active with passive (the browser is the DTLS
-     * client), passive with active. */
-    p->dtls_role = t->setup == CS_SDP_SETUP_PASSIVE ? CS_DTLS_ROLE_CLIENT : CS_DTLS_ROLE_SERVER;
+    fingerprint_text(remote, fp);
     static const cs_dtls_callbacks_t dcb = {dtls_send, dtls_connected, dtls_failed, dtls_closed};
     int rc;
-    p->dtls = cs_dtls_session_new(p->cert, p->dtls_role, fp, &dcb, p, &rc);
-    if (!p->dtls)
-        return fail_answer(err, rc, "could not create the DTLS session");
-    p->remote_fp = t->fingerprint;
+    cs_dtls_session_t *d = cs_dtls_session_new(p->cert, role, fp, &dcb, p, &rc);
+    if (!d)
+        return rc;
+    if (p->srtp_profiles[0] && (rc = cs_dtls_session_set_srtp_profiles(d, p->srtp_profiles))) {
+        cs_dtls_session_free(d);
+        return rc;
+    }
+    p->dtls = d;
+    p->dtls_role = role;
+    p->remote_fp = *remote;
     return CS_OK;
+}
+
+/* A generation's remote ICE credentials. */
+static int set_credentials(cs_peer_t *p, const char *ufrag, const char *pwd)
+{
+    int rc = cs_ice_agent_set_remote_credentials(p->ice, ufrag, pwd);
+    if (rc)
+        return rc;
+    cs_strlcpy(p->remote_ufrag, ufrag, sizeof p->remote_ufrag);
+    cs_strlcpy(p->remote_pwd, pwd, sizeof p->remote_pwd);
+    return CS_OK;
+}
+
+int cs_peer_add_sdp_candidates(cs_peer_t *p, const cs_sdp_t *sdp)
+{
+    if (!p || !sdp)
+        return CS_EINVAL;
+    if (!p->remote_ufrag[0] && !p->described)
+        return CS_ESTATE;
+    int taken = 0;
+    for (unsigned i = 0; i < sdp->n_media && i < CS_SDP_MAX_MEDIA; i++) {
+        const cs_sdp_media_t *m = &sdp->media[i];
+        for (unsigned k = 0; k < m->n_candidates && k < CS_SDP_MAX_CANDIDATES; k++) {
+            char line[CS_ICE_CANDIDATE_MAX];
+            if (cs_sdp_candidate_write(&m->candidates[k], line, sizeof line) == CS_OK &&
+                cs_ice_agent_add_remote_candidate(p->ice, line) == CS_OK)
+                taken++;
+        }
+    }
+    return taken;
 }
 
 int cs_peer_answer(cs_peer_t *p, const cs_sdp_t *offer, cs_sdp_t *answer, cs_sdp_error_t *err)
@@ -317,11 +373,10 @@ int cs_peer_answer(cs_peer_t *p, const cs_sdp_t *offer, cs_sdp_t *answer, cs_sdp
     const cs_sdp_transport_t *t = offer_transport(offer);
     if (!t || !t->ice_pwd[0])
         return fail_answer(err, CS_EINVAL, "the offer has no ICE credentials");
-    if (t->fingerprint.hash != CS_SDP_HASH_SHA256 || t->fingerprint.len != 32)
-        return fail_answer(err, CS_EUNSUPPORTED, "the offer has no sha-256 DTLS fingerprint");
-    if (p->dtls && (p->remote_fp.len != t->fingerprint.len ||
-                    memcmp(p->remote_fp.value, t->fingerprint.value, t->fingerprint.len)))
-        return fail_answer(err, CS_EUNSUPPORTED, "the DTLS fingerprint may not change");
+    const char *why;
+    int rc = check_fingerprint(p, &t->fingerprint, &why);
+    if (rc)
+        return fail_answer(err, rc, why);
 
     cs_sdp_local_t local;
     memset(&local, 0, sizeof local);
@@ -336,7 +391,7 @@ int cs_peer_answer(cs_peer_t *p, const cs_sdp_t *offer, cs_sdp_t *answer, cs_sdp
     local.session_version = p->session_version;
     local.trickle = true;
     local.extmap_allow_mixed = offer->extmap_allow_mixed;
-    int rc = cs_sdp_answer(offer, &local, answer, err);
+    rc = cs_sdp_answer(offer, &local, answer, err);
     if (rc)
         return rc;
     /* Credentials of the answer: after a restart, the new ones. The offer was
@@ -345,41 +400,99 @@ int cs_peer_answer(cs_peer_t *p, const cs_sdp_t *offer, cs_sdp_t *answer, cs_sdp
     if (restart) {
         if (cs_ice_agent_restart(p->ice) != CS_OK)
             return fail_answer(err, CS_EINVAL, "ICE restart failed");
+        p->gathering_started = false;   /* the new generation gathers at the next tick */
         cs_ice_agent_local_credentials(p->ice, ufrag, pwd);
         cs_strlcpy(local.ice_ufrag, ufrag, sizeof local.ice_ufrag);
         cs_strlcpy(local.ice_pwd, pwd, sizeof local.ice_pwd);
         if ((rc = cs_sdp_answer(offer, &local, answer, err)))
             return rc;
     }
-    if (!p->dtls && (rc = first_offer(p, t, err)))
-        return rc;
-    if (!p->remote_ufrag[0] || restart) {
-        if ((rc = cs_ice_agent_set_remote_credentials(p->ice, t->ice_ufrag, t->ice_pwd)))
-            return fail_answer(err, rc, "unusable ICE credentials");
-        cs_strlcpy(p->remote_ufrag, t->ice_ufrag, sizeof p->remote_ufrag);
-        cs_strlcpy(p->remote_pwd, t->ice_pwd, sizeof p->remote_pwd);
-        p->gathering_started = false;
-    }
+    /* We answer actpass and active with passive (the browser is the DTLS
+     * client), passive with active. */
+    cs_dtls_role_t role =
+        t->setup == CS_SDP_SETUP_PASSIVE ? CS_DTLS_ROLE_CLIENT : CS_DTLS_ROLE_SERVER;
+    if (!p->dtls && (rc = make_dtls(p, &t->fingerprint, role)))
+        return fail_answer(err, rc, "could not create the DTLS session");
+    if ((!p->remote_ufrag[0] || restart) && (rc = set_credentials(p, t->ice_ufrag, t->ice_pwd)))
+        return fail_answer(err, rc, "unusable ICE credentials");
     p->session_version++;
     if (p->state == CS_PEER_NEW)
         set_state(p, CS_PEER_CONNECTING, NULL);
-    /* Candidates in the offer itself (non-trickle browsers). */
-    for (unsigned i = 0; i < offer->n_media; i++) {
-        const cs_sdp_media_t *m = &offer->media[i];
-        for (unsigned k = 0; k < m->n_candidates; k++) {
-            char line[CS_ICE_CANDIDATE_MAX];
-            if (cs_sdp_candidate_write(&m->candidates[k], line, sizeof line) == CS_OK)
-                cs_ice_agent_add_remote_candidate(p->ice, line);
-        }
-    }
+    cs_peer_add_sdp_candidates(p, offer);   /* non-trickle browsers */
     return CS_OK;
 }
 
-/* Gathering starts after the answer has been handed out, so no candidate
- * reaches the browser before the answer that makes it meaningful. */
+/* ---- the client side -------------------------------------------------------- */
+
+int cs_peer_local_transport(cs_peer_t *p, cs_peer_local_t *out)
+{
+    if (!p || !out)
+        return CS_EINVAL;
+    if (p->terminal)
+        return CS_ESTATE;
+    int rc = cs_ice_agent_local_credentials(p->ice, out->ice_ufrag, out->ice_pwd);
+    if (rc)
+        return rc;
+    fingerprint_text(&p->local_fp, out->fingerprint);
+    out->setup = !p->answering                      ? CS_SDP_SETUP_ACTPASS
+                 : p->dtls_role == CS_DTLS_ROLE_CLIENT ? CS_SDP_SETUP_ACTIVE
+                                                       : CS_SDP_SETUP_PASSIVE;
+    p->described = true;
+    return CS_OK;
+}
+
+/* Our DTLS role from the remote a=setup (RFC 5763 §5, RFC 8842 §5). */
+static int role_for(const cs_peer_remote_t *r, cs_dtls_role_t *role)
+{
+    if (r->we_offered) {                /* we offered actpass */
+        if (r->setup != CS_SDP_SETUP_ACTIVE && r->setup != CS_SDP_SETUP_PASSIVE)
+            return CS_EINVAL;
+        *role = r->setup == CS_SDP_SETUP_ACTIVE ? CS_DTLS_ROLE_SERVER : CS_DTLS_ROLE_CLIENT;
+        return CS_OK;
+    }
+    if (r->setup == CS_SDP_SETUP_HOLDCONN)
+        return CS_EINVAL;
+    *role = r->setup == CS_SDP_SETUP_ACTIVE ? CS_DTLS_ROLE_SERVER : CS_DTLS_ROLE_CLIENT;
+    return CS_OK;
+}
+
+int cs_peer_set_remote(cs_peer_t *p, const cs_peer_remote_t *r)
+{
+    if (!p || !r || !r->ice_ufrag || !r->ice_pwd)
+        return CS_EINVAL;
+    if (p->terminal)
+        return CS_ESTATE;
+    const char *why;
+    int rc = check_fingerprint(p, &r->fingerprint, &why);
+    if (rc)
+        return rc;
+    if (p->remote_ufrag[0]) {           /* a renegotiation */
+        if (strcmp(p->remote_ufrag, r->ice_ufrag) || strcmp(p->remote_pwd, r->ice_pwd))
+            return CS_ESTATE;
+        p->answering = !r->we_offered;
+        return CS_OK;
+    }
+    cs_dtls_role_t role;
+    if ((rc = role_for(r, &role)) || (rc = make_dtls(p, &r->fingerprint, role)))
+        return rc;
+    if ((rc = set_credentials(p, r->ice_ufrag, r->ice_pwd))) {
+        cs_dtls_session_free(p->dtls);
+        p->dtls = NULL;
+        return rc;
+    }
+    p->answering = !r->we_offered;
+    p->session_version++;
+    if (p->state == CS_PEER_NEW)
+        set_state(p, CS_PEER_CONNECTING, NULL);
+    return CS_OK;
+}
+
+/* Gathering starts after the answer (or, client side, the description) has
+ * been handed out, so no candidate reaches the other side before what makes
+ * it meaningful. */
 static void start_gathering(cs_peer_t *p)
 {
-    if (p->gathering_started || !p->remote_ufrag[0])
+    if (p->gathering_started || (!p->remote_ufrag[0] && !p->described))
         return;
     p->gathering_started = true;
     if (cs_ice_agent_gather(p->ice) != CS_OK)
@@ -390,7 +503,7 @@ int cs_peer_add_remote_candidate(cs_peer_t *p, const char *candidate)
 {
     if (!p || !candidate)
         return CS_EINVAL;
-    if (!p->remote_ufrag[0])
+    if (!p->remote_ufrag[0] && !p->described)
         return CS_ESTATE;
     if (!candidate[0]) {
         cs_ice_agent_remote_gathering_done(p->ice);

@@ -10,6 +10,13 @@
  * demultiplexes what arrives (RFC 7983: DTLS, RTP, RTCP; STUN stays inside
  * libnice) and protects what leaves.
  *
+ * The same transport serves the load tool's synthetic browsers (tests/load/)
+ * as a client: cs_peer_local_transport gives what an offer or answer it
+ * writes needs, cs_peer_set_remote applies the remote description's
+ * transport and picks the DTLS role (ICE is controlling when the config says
+ * so, as for an offerer). cs_peer_answer, the gateway's answerer, takes the
+ * same internal steps.
+ *
  * A failed handshake, a fingerprint that does not match the SDP or lost ICE
  * consent ends this peer's media (state FAILED) and nothing else.
  *
@@ -39,6 +46,10 @@ typedef enum {
 typedef struct {
     cs_ice_config_t ice;             /* strings borrowed during cs_peer_new only */
     const cs_dtls_cert_t *cert;      /* borrowed; must outlive the peer */
+    /* SRTP profiles offered or accepted in DTLS, as for
+     * cs_dtls_session_set_srtp_profiles (copied; checked when the DTLS
+     * session is made); NULL: CS_DTLS_SRTP_PROFILES_DEFAULT. */
+    const char *srtp_profiles;
 } cs_peer_config_t;
 
 typedef struct {
@@ -77,8 +88,58 @@ int cs_peer_answer(cs_peer_t *p, const cs_sdp_t *offer, cs_sdp_t *answer, cs_sdp
  * (the page made a new RTCPeerConnection). The caller then makes a new peer. */
 bool cs_peer_same_transport(const cs_peer_t *p, const cs_sdp_t *offer);
 
+/* ---- the client side (tests/load/'s synthetic browsers) --------------------------- */
+
+/* What a description this side writes needs of its transport. */
+typedef struct {
+    char ice_ufrag[CS_ICE_UFRAG_MAX];
+    char ice_pwd[CS_ICE_PWD_MAX];
+    char fingerprint[CS_DTLS_FINGERPRINT_SIZE];  /* sha-256 of the certificate, "AA:BB:..." */
+    /* The a=setup to write: ACTPASS in an offer (nothing applied yet, or the
+     * last remote description was an answer); answering an offer, ACTIVE
+     * when we are the DTLS client, else PASSIVE. */
+    cs_sdp_setup_t setup;
+} cs_peer_local_t;
+
+/* Fills *out. The first call also lets gathering start at the next
+ * cs_peer_tick, so candidates follow the description they belong to.
+ * CS_EINVAL for NULL; CS_ESTATE after FAILED/CLOSED. */
+int cs_peer_local_transport(cs_peer_t *p, cs_peer_local_t *out);
+
+/* The transport half of a remote description (the caller parsed it). */
+typedef struct {
+    const char *ice_ufrag, *ice_pwd;     /* borrowed during the call */
+    cs_sdp_fingerprint_t fingerprint;    /* must be SHA-256 */
+    cs_sdp_setup_t setup;                /* the remote description's a=setup */
+    bool we_offered;                     /* it answers our offer (else it is an offer) */
+} cs_peer_remote_t;
+
+/*
+ * Applies a remote description's transport. The first call picks the DTLS
+ * role, makes the DTLS session (started once ICE works) and sets the remote
+ * ICE credentials: answering our actpass offer, "active" makes us the DTLS
+ * server and "passive" the client; answering their offer we are the client
+ * (we write active) unless they offered active (we are the server, passive;
+ * a missing a=setup counts as actpass). Later calls (renegotiations) must
+ * repeat the credentials and fingerprint; the role stays.
+ * Errors (nothing changed): CS_EINVAL (NULL, unusable credentials, an
+ * answer whose a=setup is not active or passive); CS_EUNSUPPORTED (not a
+ * SHA-256 fingerprint, or another one than before); CS_ESTATE (other ICE
+ * credentials than before — no ICE restart on this side —, or after
+ * FAILED/CLOSED).
+ */
+int cs_peer_set_remote(cs_peer_t *p, const cs_peer_remote_t *r);
+
+/* Adds the candidates written in a remote description (non-trickle peers,
+ * Janus); returns how many were taken (unusable ones are skipped), or
+ * CS_EINVAL / CS_ESTATE as cs_peer_add_remote_candidate. */
+int cs_peer_add_sdp_candidates(cs_peer_t *p, const cs_sdp_t *sdp);
+
+/* ---- both sides ------------------------------------------------------------------------ */
+
 /* Trickled remote candidate ("candidate:..."; "" = end of candidates).
- * Codes as cs_ice_agent_add_remote_candidate; CS_ESTATE before the first offer. */
+ * Codes as cs_ice_agent_add_remote_candidate; CS_ESTATE before the first
+ * offer (gateway) or the first cs_peer_local_transport (client). */
 int cs_peer_add_remote_candidate(cs_peer_t *p, const char *candidate);
 
 /* Protects len bytes in place (buf has cap bytes) and sends them. CS_ESTATE

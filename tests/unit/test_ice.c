@@ -2,7 +2,8 @@
  * test_ice.c — media/ice against a real ICE peer on 127.0.0.1: a raw libnice
  * agent in controlling mode plays the browser (browsers offer, so they
  * control). Credentials and trickled candidates are carried across by hand;
- * both sides connect and datagrams go both ways byte for byte; candidates
+ * both sides connect and datagrams go both ways byte for byte (also batched:
+ * a burst leaves in one sendmmsg); candidates
  * that come before the credentials wait for them; what is broken, TCP and
  * mDNS names are told apart; the per-generation bound holds; the port range,
  * the NAT 1:1 address and the STUN server are used; a restart brings new
@@ -855,6 +856,68 @@ static void test_consent_revoked(void **state)
     link_close(&l);
 }
 
+/* With a batch: what is sent in one turn of the context leaves together,
+ * one sendmmsg for the socket, in order and byte for byte; an agent freed
+ * with datagrams queued sends them first; consent lost: refused as without. */
+static void test_batched_send(void **state)
+{
+    (void)state;
+    static gw_t g;
+    static browser_t b;
+    int err = 1;
+    cs_ice_batch_t *batch = cs_ice_batch_new(ctx, &err);
+    assert_non_null(batch);
+    assert_null(cs_ice_batch_new(NULL, &err));
+    assert_int_equal(err, CS_EINVAL);
+    cs_ice_config_t cfg = loopback_cfg();
+    cfg.batch = batch;
+    link_t l;
+    link_open(&l, &g, &b, &cfg);
+    connect_pair(&l);
+    exchange_data(&l);                 /* DTLS, RTP and a large datagram, both ways */
+
+    cs_ice_batch_stats_t before, after;
+    cs_ice_batch_stats(batch, &before);
+    uint8_t pkt[20][300];
+    for (int i = 0; i < 20; i++) {
+        memset(pkt[i], i + 1, sizeof pkt[i]);
+        pkt[i][0] = 0x80;
+        assert_int_equal(cs_ice_agent_send(g.a, pkt[i], sizeof pkt[i] - (size_t)i), CS_OK);
+    }
+    size_t b0 = b.n_rx;
+    assert_int_equal(b.n_rx, b0);      /* queued until the context turns */
+    rx_wait_t w = {&l, 0, b0 + 20};
+    assert_true(run_until(received, &w, WAIT_MS));
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(b.rx[b0 + i].len, sizeof pkt[i] - (size_t)i);
+        assert_memory_equal(b.rx[b0 + i].data, pkt[i], sizeof pkt[i] - (size_t)i);
+    }
+    cs_ice_batch_stats(batch, &after);
+    assert_int_equal(after.datagrams - before.datagrams, 20);
+    assert_int_equal(after.syscalls - before.syscalls, 1);
+    assert_int_equal(after.dropped, 0);
+
+    /* Queued, then the agent freed: they still arrive. */
+    b0 = b.n_rx;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cs_ice_agent_send(g.a, pkt[i], 100), CS_OK);
+    cs_ice_agent_free(g.a);
+    g.freed = true;
+    rx_wait_t w2 = {&l, 0, b0 + 3};
+    assert_true(run_until(received, &w2, WAIT_MS));
+    link_close(&l);
+
+    /* Consent lost: the agent stops sending, batch or not. */
+    link_open(&l, &g, &b, &cfg);
+    connect_pair(&l);
+    exchange_data(&l);
+    assert_true(nice_agent_consent_lost(b.nb.nice, b.nb.stream, 1));
+    assert_true(run_until(gw_failed, &g, 8000));
+    assert_int_equal(cs_ice_agent_send(g.a, pkt[0], 10), CS_ESTATE);
+    link_close(&l);
+    cs_ice_batch_free(batch);
+}
+
 static bool browser_checking(void *arg)
 {
     link_t *l = arg;
@@ -920,6 +983,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_credentials, ctx_setup, ctx_teardown),
         cmocka_unit_test_setup_teardown(test_send_before_connected, ctx_setup, ctx_teardown),
         cmocka_unit_test_setup_teardown(test_connect_and_data, ctx_setup, ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_batched_send, ctx_setup, ctx_teardown),
         cmocka_unit_test_setup_teardown(test_candidates_before_credentials, ctx_setup,
                                         ctx_teardown),
         cmocka_unit_test_setup_teardown(test_mdns_browser, ctx_setup, ctx_teardown),
