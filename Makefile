@@ -4,6 +4,8 @@
 #   make test    install what is missing, build, run every test
 #   make bench   run the benchmarks (figures go to docs/BENCHMARKS.md by hand)
 #   make fuzz    build the libFuzzer targets with clang (build/fuzz/)
+#   make install install consilium, consilium-load (the load tool) and the
+#                browser client under $(DESTDIR)$(PREFIX) (default /usr/local)
 #   make SANITIZE=address,undefined test   the same tests under ASan/UBSan
 #
 # Every library is found with pkg-config; a missing one is named with its
@@ -13,6 +15,7 @@ CC       ?= cc
 SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-san)
 PORT     ?= 8080
+PREFIX   ?= /usr/local
 
 # pkg-config name → Debian package
 PKGS := libwebsockets:libwebsockets-dev jansson:libjansson-dev sqlite3:libsqlite3-dev \
@@ -53,11 +56,15 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/replay/%)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+# The load tool (tests/load/, `consilium-load`): its code but main() is an
+# archive that its unit tests and fuzz targets link too.
+LOAD_SRC  := $(filter-out tests/load/main.c,$(wildcard tests/load/*.c))
+LOAD_OBJ  := $(LOAD_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all deps test-deps check-deps build run test unit fuzz-replay integration e2e bench fuzz clean \
-        config-doc
+        config-doc install
 
 all: build
 
@@ -71,7 +78,7 @@ check-deps:
 	@m="$(strip $(missing))"; if [ -n "$$m" ]; then \
 	  echo "missing libraries: install the Debian packages: $$m  (or run: make deps)" >&2; exit 1; fi
 
-build: check-deps $(BUILD)/consilium
+build: check-deps $(BUILD)/consilium $(BUILD)/consilium-load
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -84,17 +91,24 @@ $(BUILD)/libconsilium.a: $(LIB_OBJ)
 $(BUILD)/consilium: $(BUILD)/obj/gateway/main.o $(BUILD)/libconsilium.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libconsilium.a
+$(BUILD)/libload.a: $(LOAD_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/consilium-load: $(BUILD)/obj/tests/load/main.o $(BUILD)/libload.a $(BUILD)/libconsilium.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libload.a $(BUILD)/libconsilium.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) $(TEST_LIBS)
 
 # Fuzz targets built with any compiler as corpus replayers (tests/fuzz/replay.c
 # provides main()); `make fuzz` builds the same targets with libFuzzer.
-$(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/libconsilium.a
+$(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/libload.a $(BUILD)/libconsilium.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libconsilium.a
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libload.a $(BUILD)/libconsilium.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
@@ -134,7 +148,14 @@ fuzz: check-deps
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$n"; \
-	  clang $(FUZZ_CFLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(LIB_LIBS) || exit 1; done
+	  clang $(FUZZ_CFLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(LOAD_SRC) $(LIB_LIBS) || exit 1; done
+
+# The gateway finds the client with --set web_root=$(PREFIX)/share/consilium/web.
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/consilium
+	install -m 755 $(BUILD)/consilium $(BUILD)/consilium-load $(DESTDIR)$(PREFIX)/bin/
+	cp -r web $(DESTDIR)$(PREFIX)/share/consilium/
+	install -m 644 tests/load/README.md $(DESTDIR)$(PREFIX)/share/consilium/consilium-load.md
 
 clean:
 	rm -rf build build-san

@@ -5,12 +5,16 @@
 # bench_relay, CPU per relayed packet; bench_document, ms per conclusion PDF;
 # bench_postproc, a 60 s two-member recording to WebM: × real time per core;
 # bench_recorder, the recording push → ring → disk cost per packet and per
-# recorded second of a consult),
-# then the signalling benchmark against the real gateway (tests/bench/
-# signaling.js): 10,000 held connections, and request → accepted latency at
-# 500 requests/s. Prints tables; the figures also go to
-# BUILD_DIR/bench/signaling.json. Extra arguments go to signaling.js
-# (e.g. --connections 2000 --duration 5).
+# recorded second of a consult; bench_floor, the unavoidable work per relayed
+# packet), then the signalling benchmark against the real gateway
+# (tests/bench/signaling.js): 10,000 held connections, and request →
+# accepted latency at 500 requests/s; then the media benchmark
+# (tests/bench/media.js): consilium-load against Consilium and Janus side by
+# side, each server pinned to CPU 0 and the tool to CPU 1, next to the floor.
+# Prints tables; the figures also go to BUILD_DIR/bench/signaling.json and
+# BUILD_DIR/bench/media.json. Extra arguments go to signaling.js (e.g.
+# --connections 2000 --duration 5); MEDIA_BENCH_ARGS to media.js (e.g.
+# "--quick" or "--targets consilium").
 set -euo pipefail
 BUILD=${1:?usage: tests/bench/run.sh ABSOLUTE_BUILD_DIR [signaling.js options]}
 shift
@@ -32,3 +36,6 @@ cd "$ROOT/tests"
 [ -d node_modules/ws ] || npm ci --no-audit --no-fund --loglevel=error
 echo "== signaling (tests/bench/signaling.js)"
 node bench/signaling.js --bin "$BUILD/consilium" --out "$BUILD/bench/signaling.json" "$@"
+echo "== media relay, side by side (tests/bench/media.js)"
+# shellcheck disable=SC2086  # MEDIA_BENCH_ARGS holds several options
+node bench/media.js --build "$BUILD" ${MEDIA_BENCH_ARGS:-}
