@@ -177,6 +177,9 @@ static int ctx_configure(SSL_CTX *ctx, X509 *x509, EVP_PKEY *key)
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* After the handshake a session only waits for a close alert: its
+     * 33 KB of record buffers go back until a datagram needs them. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
     if (SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION) != 1 ||

@@ -79,7 +79,7 @@ typedef struct {
 
 /* Slot headers apart from the packets, and the packets packed one after the
  * other in a byte ring (a packet never straddles its end) sized to about a
- * second of the stream: an audio stream keeps 32 KiB, a 600 kbit/s camera
+ * second of the stream: an audio stream keeps 16 KiB, a 600 kbit/s camera
  * 128 KiB, where fixed 1,500-byte slots took 750 KiB for either. */
 typedef struct {
     rt_slot_t *slots;               /* CS_ROUTER_RTX_BUFFER, zeroed */

@@ -57,7 +57,7 @@
 #define CS_ROUTER_MAX_PUBLISHED 3          /* microphone, camera, screen */
 #define CS_ROUTER_MAX_LAYERS 3             /* VP8 simulcast layers per video track */
 #define CS_ROUTER_RTX_BUFFER 512           /* packets kept per publishing stream (a power of 2) */
-#define CS_ROUTER_RTX_BYTES_MIN (32 * 1024) /* their bytes: starts here, doubles while it */
+#define CS_ROUTER_RTX_BYTES_MIN (16 * 1024) /* their bytes: starts here, doubles while it */
 #define CS_ROUTER_RTX_BYTES_MAX (1024 * 1024) /* holds under a second, up to this */
 #define CS_ROUTER_KEYFRAME_INTERVAL_MS 500 /* at most one PLI/FIR per track per this */
 #define CS_ROUTER_ID_MAX 65                /* member ids (the user's id) and names */

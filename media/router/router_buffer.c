@@ -21,7 +21,7 @@ _Static_assert((CS_ROUTER_RTX_BUFFER & (CS_ROUTER_RTX_BUFFER - 1)) == 0,
                "CS_ROUTER_RTX_BUFFER must be a power of 2");
 _Static_assert(CS_ROUTER_PACKET_MAX <= UINT16_MAX, "slot lengths are 16 bits");
 _Static_assert((CS_ROUTER_RTX_BYTES_MIN & (CS_ROUTER_RTX_BYTES_MIN - 1)) == 0 &&
-                   CS_ROUTER_RTX_BYTES_MIN >= 16 * CS_ROUTER_PACKET_MAX &&
+                   CS_ROUTER_RTX_BYTES_MIN >= 8 * CS_ROUTER_PACKET_MAX &&
                    CS_ROUTER_RTX_BYTES_MAX <= (1u << 30),
                "the byte ring is a power of 2, holds several packets and far less than 2^32");
 

@@ -89,7 +89,7 @@ static void test_nack_answered_without_rtx(void **state)
 }
 
 /* The retransmission history is about a second of the stream, whatever its
- * bitrate: at ~100 kB/s the byte ring (32 KiB at first) grows until half a
+ * bitrate: at ~100 kB/s the byte ring (16 KiB at first) grows until half a
  * second back is still there; a packet whose bytes were written over since
  * is not sent, though its slot still names its sequence number. */
 static void test_nack_history_follows_bitrate(void **state)
