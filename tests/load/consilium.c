@@ -325,6 +325,7 @@ static void start_media(part_t *p)
         /* Spread the senders over the loop so they are not all on a keyframe at once. */
         .start_offset_ms = (uint32_t)((c->index * LT_MAX_PARTICIPANTS + p->index) * 997u % 10000u),
         .srtp_profiles = env->srtp_profiles,
+        .ice_batch = env->ice_batch,
     };
     static const lt_peer_callbacks_t cb = {peer_candidate, peer_state};
     int err = 0;

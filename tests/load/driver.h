@@ -35,6 +35,7 @@ typedef struct {
     const char *bind_address;    /* local ICE address, "127.0.0.1" */
     const char *srtp_profiles;   /* NULL: as Chromium */
     bool audio, video;           /* what each participant publishes */
+    struct cs_ice_batch *ice_batch; /* the peers' sends, batched per turn of ctx (media/ice) */
     uint32_t run_id;             /* random per run: unique user and room names */
 } lt_env_t;
 

@@ -73,6 +73,7 @@ static int make_peer(lt_jpc_t *pc)
         /* Spread the loops so the room's keyframes do not coincide. */
         .start_offset_ms = (uint32_t)((c->index * LT_MAX_PARTICIPANTS + p->index) * 1733u % 10000u),
         .srtp_profiles = env->srtp_profiles,
+        .ice_batch = env->ice_batch,
     };
     int err = 0;
     pc->peer = lt_peer_new(env->ctx, &cfg, &peer_callbacks, pc, &err);

@@ -400,6 +400,7 @@ int lt_peer_make_transport(lt_peer_t *p, bool controlling)
     pc.ice.addresses[0] = p->bind_address;
     pc.ice.n_addresses = 1;
     pc.ice.controlling = controlling;
+    pc.ice.batch = p->cfg.ice_batch;
     pc.cert = p->cfg.cert;
     pc.srtp_profiles = p->cfg.srtp_profiles;
     int rc = CS_ENOMEM;

@@ -45,6 +45,7 @@ typedef struct {
     bool decode;                    /* its first receiver of each kind decodes (integrity) */
     uint32_t start_offset_ms;       /* passed to its senders */
     const char *srtp_profiles;      /* NULL: as Chromium (GCM first); or e.g. "SRTP_AES128_CM_SHA1_80" */
+    struct cs_ice_batch *ice_batch; /* borrowed, of ctx; NULL: each datagram sent at once */
 } lt_peer_config_t;
 
 typedef struct {
