@@ -275,6 +275,9 @@ static gboolean poll_peers(gpointer data)
             }
             if (s->due[k] > now)
                 continue;
+            /* Each peer's own time: a send is logged when it happens, not
+             * when this pass over every peer began. */
+            now = cs_mono_us();
             int64_t due = lt_peer_poll(p, now);
             s->due[k] = due < now + MAX_SLEEP_US ? due : now + MAX_SLEEP_US;
         }
