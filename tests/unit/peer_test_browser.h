@@ -650,4 +650,35 @@ static inline void link_free(gw_t *g, browser_t *b)
     browser_free(b);
 }
 
+/* The binary's certificates and SDP buffers, made once for all its tests. */
+static inline int browser_group_setup(void **state)
+{
+    (void)state;
+    int err;
+    gw_cert = cs_dtls_cert_generate(&err);
+    br_cert = cs_dtls_cert_generate(&err);
+    other_cert = cs_dtls_cert_generate(&err);
+    offer = malloc(sizeof *offer);
+    answer = malloc(sizeof *answer);
+    sdp_text = malloc(CS_SDP_MAX_SIZE);
+    if (!gw_cert || !br_cert || !other_cert || !offer || !answer || !sdp_text)
+        return -1;
+    cs_dtls_cert_fingerprint(gw_cert, gw_fp);
+    cs_dtls_cert_fingerprint(br_cert, br_fp);
+    cs_dtls_cert_fingerprint(other_cert, other_fp);
+    return 0;
+}
+
+static inline int browser_group_teardown(void **state)
+{
+    (void)state;
+    cs_dtls_cert_free(gw_cert);
+    cs_dtls_cert_free(br_cert);
+    cs_dtls_cert_free(other_cert);
+    free(offer);
+    free(answer);
+    free(sdp_text);
+    return 0;
+}
+
 #endif /* CS_TESTS_UNIT_PEER_TEST_BROWSER_H */

@@ -490,36 +490,6 @@ static void test_offer_errors(void **state)
     link_free(&g, &b);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    int err;
-    gw_cert = cs_dtls_cert_generate(&err);
-    br_cert = cs_dtls_cert_generate(&err);
-    other_cert = cs_dtls_cert_generate(&err);
-    offer = malloc(sizeof *offer);
-    answer = malloc(sizeof *answer);
-    sdp_text = malloc(CS_SDP_MAX_SIZE);
-    if (!gw_cert || !br_cert || !other_cert || !offer || !answer || !sdp_text)
-        return -1;
-    cs_dtls_cert_fingerprint(gw_cert, gw_fp);
-    cs_dtls_cert_fingerprint(br_cert, br_fp);
-    cs_dtls_cert_fingerprint(other_cert, other_fp);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    cs_dtls_cert_free(gw_cert);
-    cs_dtls_cert_free(br_cert);
-    cs_dtls_cert_free(other_cert);
-    free(offer);
-    free(answer);
-    free(sdp_text);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,5 +501,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ice_restart, ctx_setup, ctx_teardown),
         cmocka_unit_test_setup_teardown(test_offer_errors, ctx_setup, ctx_teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, browser_group_setup, browser_group_teardown);
 }
