@@ -16,6 +16,7 @@
  * the batch before it is freed, so nothing queued outlives its socket.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -144,6 +145,9 @@ cs_ice_batch_t *cs_ice_batch_new(void *main_context, int *err)
     b->ctx = main_context;
     b->flusher = g_source_new(&flush_funcs, sizeof(flush_source_t));
     ((flush_source_t *)b->flusher)->batch = b;
+    /* First in line: GLib stops preparing sources of a lower priority
+     * than one already found ready, and this one must always run. */
+    g_source_set_priority(b->flusher, G_PRIORITY_HIGH);
     g_source_attach(b->flusher, b->ctx);
     return b;
 }
