@@ -332,6 +332,14 @@ void cs_app_free(cs_app_t *app)
     memset(app, 0, sizeof *app);
 }
 
+const cs_consult_t *cs_app_consult(cs_app_t *app, const char *id, cs_consult_t *scratch)
+{
+    const cs_consult_t *c = cs_engine_find(app->engine, id);
+    if (!c && cs_storage_consult_get(app->storage, id, scratch) == CS_OK)
+        c = scratch;
+    return c;
+}
+
 void cs_app_print_demo_links(const cs_app_t *app)
 {
     static const struct {

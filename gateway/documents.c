@@ -311,16 +311,23 @@ int cs_documents_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_res
     size_t len = 0;
     rc = cs_uuid_shaped(id) ? cs_storage_read_document_pdf(app->storage, id, consult_id, &pdf, &len)
                             : CS_ENOTFOUND;
-    const cs_consult_t *c = rc == CS_OK ? cs_engine_find(app->engine, consult_id) : NULL;
+    cs_consult_t *scratch = rc == CS_OK ? malloc(sizeof *scratch) : NULL;
+    if (rc == CS_OK && !scratch)
+        rc = CS_ENOMEM;
+    const cs_consult_t *c = scratch ? cs_app_consult(app, consult_id, scratch) : NULL;
+    bool may = c && cs_engine_may_see(app->engine, &who, c);
+    free(scratch);
     /* Another consult's document answers exactly like a missing one. */
-    if (rc == CS_ENOTFOUND || (rc == CS_OK && (!c || !cs_engine_may_see(app->engine, &who, c)))) {
+    if (rc == CS_ENOTFOUND || (rc == CS_OK && !may)) {
         free(pdf);
         return cs_http_error_reply(resp, 404, CS_ENOTFOUND, "no such document");
     }
-    if (rc)
+    if (rc) {
+        free(pdf);
         return cs_http_error_reply(resp, rc == CS_ENOMEM ? 500 : 503,
                                    rc == CS_ENOMEM ? CS_ENOMEM : CS_ESTORAGE,
                                    "the document could not be read; try again");
+    }
     CS_LOGI("documents", "document %s read by %s/%s", id, who.tenant, who.subject);
     resp->status = 200;
     cs_strlcpy(resp->content_type, "application/pdf", sizeof resp->content_type);

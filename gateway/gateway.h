@@ -55,6 +55,12 @@ cs_auth_t *cs_app_auth_from_config(const cs_config_t *cfg, char *err, size_t err
 /* Prints sign-in links for the demo users to stdout. */
 void cs_app_print_demo_links(const cs_app_t *app);
 
+/* The consult for an access check on its documents and recordings: the
+ * engine's, or, once it has left the engine's memory (consult.retain after
+ * its end), read from storage into *scratch. NULL when there is none or it
+ * cannot be read now. */
+const cs_consult_t *cs_app_consult(cs_app_t *app, const char *id, cs_consult_t *scratch);
+
 /* media.c: starts the media engine and attaches it to the server (after
  * the server exists, before listening); stop is safe to call twice. */
 int cs_app_media_start(cs_app_t *app, char *err, size_t errlen);

@@ -316,6 +316,7 @@ static const char *const stmt_sql[CS_STMT_COUNT] = {
                               " ORDER BY created_at, id",
     [CS_STMT_LOAD_PARTICIPANTS] = "SELECT " CS_PARTICIPANT_COLUMNS
                                   " FROM participants WHERE consult_id = ?1 ORDER BY idx",
+    [CS_STMT_GET_CONSULT] = "SELECT " CS_CONSULT_COLUMNS " FROM consults WHERE id = ?1",
     [CS_STMT_LOAD_USERS] = "SELECT " CS_USER_COLUMNS " FROM users ORDER BY tenant, subject",
     [CS_STMT_INSERT_ATTACHMENT] = "INSERT INTO attachments (id, owner, owner_tenant, name, type,"
                                   " size, sha256, created_at, data)"

@@ -73,6 +73,12 @@ typedef struct {
 int cs_storage_load(cs_storage_t *st, const cs_storage_loader_t *l, void *user, int64_t now_ms,
                     int64_t retain_ms);
 
+/* One consult by id, as the loader gives it (participants, notes, recording
+ * included), also one long finished and no longer in the engine's memory:
+ * for who-may-see checks on its documents and recordings. CS_OK,
+ * CS_ENOTFOUND, CS_ESTORAGE. */
+int cs_storage_consult_get(cs_storage_t *st, const char *id, cs_consult_t *out);
+
 /* ---- attachments: the uploaded files' bytes, for the gateway's HTTP side ---- */
 
 /*

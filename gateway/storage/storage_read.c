@@ -177,6 +177,25 @@ static int consult_row(cs_storage_t *st, sqlite3_stmt *s, void *arg)
     return err != CS_OK ? err : ctx->l->consult(ctx->user, &ctx->c);
 }
 
+/* One consult, as consult_row reads it, by id (out is ~10 KiB). */
+int cs_storage_consult_get(cs_storage_t *st, const char *id, cs_consult_t *out)
+{
+    sqlite3_stmt *s = st->stmt[CS_STMT_GET_CONSULT];
+    int err = bound(s, sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT));
+    if (err != CS_OK)
+        return err;
+    int rc = sqlite3_step(s);
+    err = rc == SQLITE_ROW ? read_consult(s, out) : rc == SQLITE_DONE ? CS_ENOTFOUND : CS_ESTORAGE;
+    cs_storage_done(s);
+    if (err == CS_OK)
+        err = read_participants(st, out);
+    if (err == CS_OK)
+        err = read_consult_notes(st, out);
+    if (err == CS_OK)
+        err = read_recording(st, out);
+    return err;
+}
+
 /* The smallest state name greater than prev (of prev_len bytes) present in
  * the table, into out: CS_OK, CS_ENOTFOUND after the last, or CS_ESTORAGE. */
 static int next_state(cs_storage_t *st, const char *prev, char *out, size_t size)

@@ -5,7 +5,8 @@
 // replaces the first document, and delivery from one gateway to another
 // acting as the record system over real HTTP — with the record system down
 // for a while, with a kill -9 of the sender in the middle of a post, with a
-// refusal, and with SMART Backend Services instead of a static token.
+// refusal, and with SMART Backend Services instead of a static token; and a
+// PDF read after its consult has left the gateway's memory.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -75,6 +76,31 @@ function pdfText(bytes) {
   assert.ok(png && fs.statSync(path.join(dir, png)).size > 2000, 'the first page renders to an image');
   return text;
 }
+
+describe('a document after its consult has left the gateway\'s memory (consult.retain)', () => {
+  after(cleanup);
+
+  test('its PDF still reads for the consult\'s people, from storage, and for nobody else', async () => {
+    const gw = await Gateway.start({ set: { ...FAST, 'consult.retain': '1s' } });
+    const clin = await gw.connectAs(CLIN);
+    const spec = await gw.connectAs(SPEC);
+    const signed = await signedConsult(clin, spec);
+    await eventually(async () => {
+      const st = await clin.request({ type: 'sync' });
+      assert.ok(!st.consults.some((x) => x.id === signed.consult.id), 'the finished consult is evicted');
+    }, { timeout: 10000, interval: 300 });
+    const id = signed.conclusion.document.id;
+    for (const who of [CLIN, SPEC]) {
+      const r = await apiRequest(gw, { path: `/api/documents/${id}/pdf`, headers: { Authorization: `Bearer ${gw.token(who)}` } });
+      assert.equal(r.status, 200, `${who.subject}: ${r.body.toString().slice(0, 200)}`);
+      assert.equal(r.headers['content-type'], 'application/pdf');
+    }
+    const stranger = mintToken({ dataDir: gw.dataDir, role: 'clinician', tenant: 'perm', name: 'Dr Elsewhere' });
+    assert.equal((await apiRequest(gw, { path: `/api/documents/${id}/pdf`, headers: { Authorization: `Bearer ${stranger}` } })).status, 404);
+    const colleague = mintToken({ dataDir: gw.dataDir, role: 'clinician', tenant: 'kirov', name: 'Another feldsher', subject: 'doc-other' });
+    assert.equal((await apiRequest(gw, { path: `/api/documents/${id}/pdf`, headers: { Authorization: `Bearer ${colleague}` } })).status, 404);
+  });
+});
 
 describe('documents on one gateway, delivered to its built-in record store', () => {
   let gw, clin, spec, coord, signed;
