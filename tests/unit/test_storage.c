@@ -524,6 +524,16 @@ static void test_load_retention(void **state)
     assert_int_equal(cap->n_consults, 4);
     free(cap);
     assert_int_equal(cs_storage_load(f->st, &loader, NULL, NOW_MS, -1), CS_EINVAL);
+
+    /* What the load leaves out is still there, one at a time, as it was. */
+    cs_consult_t *got = malloc(sizeof *got);
+    assert_non_null(got);
+    make_consult(&c, ID_A, CS_STATE_ENDED, NOW_MS - 5 * HOUR_MS);
+    c.ended_at = c.updated_at = NOW_MS - 2 * HOUR_MS;
+    assert_int_equal(cs_storage_consult_get(f->st, ID_A, got), CS_OK);
+    assert_consult_equal(got, &c);
+    assert_int_equal(cs_storage_consult_get(f->st, "no-such-consult", got), CS_ENOTFOUND);
+    free(got);
 }
 
 static void test_users_and_invites(void **state)
