@@ -113,6 +113,7 @@ void cs_ice_agent_free(cs_ice_agent_t *a)
 static void raw_path(cs_ice_agent_t *a)
 {
     NiceCandidate *l = NULL, *r = NULL;
+    cs_ice_batch_flush(a->batch);       /* what is queued points at raw_to */
     a->raw_fd = -1;
     if (!a->batch || !nice_agent_get_selected_pair(a->nice, a->stream, 1, &l, &r) ||
         l->type == NICE_CANDIDATE_TYPE_RELAYED || l->transport != NICE_CANDIDATE_TRANSPORT_UDP)

@@ -30,7 +30,7 @@
 typedef struct {
     int fd;                             /* -1 once sent */
     socklen_t to_len;
-    struct sockaddr_storage to;
+    const struct sockaddr_storage *to;  /* the agent's: it flushes before it changes or goes */
     uint32_t off, len;                  /* in the arena */
 } queued_t;
 
@@ -83,7 +83,7 @@ void cs_ice_batch_flush(cs_ice_batch_t *b)
             if (e->fd != fd)
                 continue;
             v[k] = (struct iovec){b->arena + e->off, e->len};
-            m[k] = (struct mmsghdr){.msg_hdr = {.msg_name = &e->to, .msg_namelen = e->to_len,
+            m[k] = (struct mmsghdr){.msg_hdr = {.msg_name = (void *)e->to, .msg_namelen = e->to_len,
                                                 .msg_iov = &v[k], .msg_iovlen = 1}};
             e->fd = -1;
             k++;
@@ -102,7 +102,7 @@ int ice_batch_queue(cs_ice_batch_t *b, int fd, const struct sockaddr_storage *to
         cs_ice_batch_flush(b);
     queued_t *e = &b->q[b->n++];
     e->fd = fd;
-    e->to = *to;
+    e->to = to;
     e->to_len = to_len;
     e->off = (uint32_t)b->used;
     e->len = (uint32_t)len;

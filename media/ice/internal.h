@@ -57,7 +57,9 @@ struct cs_ice_agent {
 void ice_enter(cs_ice_agent_t *a);
 bool ice_leave(cs_ice_agent_t *a);
 
-/* ice_send.c: queues one datagram for fd; CS_OK or CS_ETOOBIG. */
+/* ice_send.c: queues one datagram for fd; to is kept until the batch is
+ * flushed (the agent flushes before it changes raw_to or is freed). CS_OK or
+ * CS_ETOOBIG. */
 int ice_batch_queue(cs_ice_batch_t *b, int fd, const struct sockaddr_storage *to,
                     socklen_t to_len, const uint8_t *buf, size_t len);
 
