@@ -345,6 +345,14 @@ static int set_credentials(cs_peer_t *p, const char *ufrag, const char *pwd)
     return CS_OK;
 }
 
+/* A remote description was taken: the local one moves to a new version. */
+static void remote_taken(cs_peer_t *p)
+{
+    p->session_version++;
+    if (p->state == CS_PEER_NEW)
+        set_state(p, CS_PEER_CONNECTING, NULL);
+}
+
 int cs_peer_add_sdp_candidates(cs_peer_t *p, const cs_sdp_t *sdp)
 {
     if (!p || !sdp)
@@ -415,9 +423,7 @@ int cs_peer_answer(cs_peer_t *p, const cs_sdp_t *offer, cs_sdp_t *answer, cs_sdp
         return fail_answer(err, rc, "could not create the DTLS session");
     if ((!p->remote_ufrag[0] || restart) && (rc = set_credentials(p, t->ice_ufrag, t->ice_pwd)))
         return fail_answer(err, rc, "unusable ICE credentials");
-    p->session_version++;
-    if (p->state == CS_PEER_NEW)
-        set_state(p, CS_PEER_CONNECTING, NULL);
+    remote_taken(p);
     cs_peer_add_sdp_candidates(p, offer);   /* non-trickle browsers */
     return CS_OK;
 }
@@ -441,16 +447,12 @@ int cs_peer_local_transport(cs_peer_t *p, cs_peer_local_t *out)
     return CS_OK;
 }
 
-/* Our DTLS role from the remote a=setup (RFC 5763 §5, RFC 8842 §5). */
+/* Our DTLS role from the remote a=setup (RFC 5763 §5, RFC 8842 §5): the
+ * other side of whichever it took; an answer to our actpass must take one. */
 static int role_for(const cs_peer_remote_t *r, cs_dtls_role_t *role)
 {
-    if (r->we_offered) {                /* we offered actpass */
-        if (r->setup != CS_SDP_SETUP_ACTIVE && r->setup != CS_SDP_SETUP_PASSIVE)
-            return CS_EINVAL;
-        *role = r->setup == CS_SDP_SETUP_ACTIVE ? CS_DTLS_ROLE_SERVER : CS_DTLS_ROLE_CLIENT;
-        return CS_OK;
-    }
-    if (r->setup == CS_SDP_SETUP_HOLDCONN)
+    bool chose = r->setup == CS_SDP_SETUP_ACTIVE || r->setup == CS_SDP_SETUP_PASSIVE;
+    if (r->we_offered ? !chose : r->setup == CS_SDP_SETUP_HOLDCONN)
         return CS_EINVAL;
     *role = r->setup == CS_SDP_SETUP_ACTIVE ? CS_DTLS_ROLE_SERVER : CS_DTLS_ROLE_CLIENT;
     return CS_OK;
@@ -481,9 +483,7 @@ int cs_peer_set_remote(cs_peer_t *p, const cs_peer_remote_t *r)
         return rc;
     }
     p->answering = !r->we_offered;
-    p->session_version++;
-    if (p->state == CS_PEER_NEW)
-        set_state(p, CS_PEER_CONNECTING, NULL);
+    remote_taken(p);
     return CS_OK;
 }
 
