@@ -522,11 +522,11 @@ static int send_protected(cs_peer_t *p, uint8_t *buf, size_t len, size_t cap, bo
     if (rc)
         return rc;
     rc = cs_ice_agent_send(p->ice, buf, out);
-    if (rc == CS_OK) {
-        p->stats.tx_datagrams++;
-        p->stats.tx_bytes += out;
-    }
-    return rc;
+    if (rc != CS_OK)
+        return rc;
+    p->stats.tx_datagrams++;
+    p->stats.tx_bytes += out;
+    return (int)out;
 }
 
 int cs_peer_send_rtp(cs_peer_t *p, uint8_t *buf, size_t len, size_t cap)
@@ -537,6 +537,14 @@ int cs_peer_send_rtp(cs_peer_t *p, uint8_t *buf, size_t len, size_t cap)
 int cs_peer_send_rtcp(cs_peer_t *p, uint8_t *buf, size_t len, size_t cap)
 {
     return send_protected(p, buf, len, cap, true);
+}
+
+int cs_peer_send_raw(cs_peer_t *p, const uint8_t *buf, size_t len)
+{
+    if (!p || p->terminal)
+        return CS_ESTATE;
+    int rc = cs_ice_agent_send(p->ice, buf, len);
+    return rc == CS_OK ? (int)len : rc;
 }
 
 void cs_peer_tick(cs_peer_t *p, int64_t now_us)

@@ -142,10 +142,17 @@ int cs_peer_add_sdp_candidates(cs_peer_t *p, const cs_sdp_t *sdp);
  * offer (gateway) or the first cs_peer_local_transport (client). */
 int cs_peer_add_remote_candidate(cs_peer_t *p, const char *candidate);
 
-/* Protects len bytes in place (buf has cap bytes) and sends them. CS_ESTATE
- * until CONNECTED; other errors mean the packet is dropped. */
+/* Protects len bytes in place (buf has cap bytes) and sends them; returns
+ * the bytes sent (the protected length, now in buf). CS_ESTATE until
+ * CONNECTED; other errors mean the packet is dropped. */
 int cs_peer_send_rtp(cs_peer_t *p, uint8_t *buf, size_t len, size_t cap);
 int cs_peer_send_rtcp(cs_peer_t *p, uint8_t *buf, size_t len, size_t cap);
+
+/* Sends len bytes as they are, without SRTP, on the selected pair: for tools
+ * that test how the remote side copes with datagrams it did not expect
+ * (tests/load's hostile mode). Returns len; CS_ESTATE before ICE has a pair
+ * or after FAILED/CLOSED; CS_EINVAL / CS_ETOOBIG as cs_ice_agent_send. */
+int cs_peer_send_raw(cs_peer_t *p, const uint8_t *buf, size_t len);
 
 /* DTLS retransmission timers; call every few tens of milliseconds. */
 void cs_peer_tick(cs_peer_t *p, int64_t now_us);

@@ -36,7 +36,7 @@ static uint32_t local_ssrc(const lt_peer_t *p)
 
 static void send_compound(lt_peer_t *p, cs_rtcp_builder_t *b)
 {
-    if (b->len && cs_peer_send_rtcp(p->tp, p->rtcp, b->len, sizeof p->rtcp) == CS_OK)
+    if (b->len && cs_peer_send_rtcp(p->tp, p->rtcp, b->len, sizeof p->rtcp) > 0)
         p->st.rtcp_sent++;
 }
 

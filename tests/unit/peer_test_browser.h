@@ -631,9 +631,9 @@ static inline void peer_to_browser(gw_t *g, browser_t *b, uint16_t seq)
     size_t len = make_rtp(rtp, 96, seq, 0xcafe, 1000);
     size_t r0 = b->n_rtp, c0 = b->n_rtcp;
     memcpy(buf, rtp, len);
-    assert_int_equal(cs_peer_send_rtp(g->p, buf, len, sizeof buf), CS_OK);
+    assert_true(cs_peer_send_rtp(g->p, buf, len, sizeof buf) > (int)len); /* the protected length */
     memcpy(buf, rtcp_sr_sdes, sizeof rtcp_sr_sdes);
-    assert_int_equal(cs_peer_send_rtcp(g->p, buf, sizeof rtcp_sr_sdes, sizeof buf), CS_OK);
+    assert_true(cs_peer_send_rtcp(g->p, buf, sizeof rtcp_sr_sdes, sizeof buf) > (int)sizeof rtcp_sr_sdes); /* the protected length */
     wait_count(&b->n_rtp, r0 + 1);
     wait_count(&b->n_rtcp, c0 + 1);
     assert_int_equal(b->rtp[r0].len, len);

@@ -4,7 +4,7 @@
  * client-mode cs_peer offers (cs_peer_local_transport, ICE controlling),
  * the gateway-mode cs_peer answers (cs_peer_answer), the client applies the
  * answer (cs_peer_set_remote) and both connect and carry SRTP and SRTCP
- * both ways byte for byte. With a client-mode answerer as well, the
+ * both ways byte for byte (and raw bytes, which the other side drops). With a client-mode answerer as well, the
  * offerer becomes the DTLS server; an SRTP profile list narrows what DTLS
  * negotiates. Refused remote descriptions change nothing.
  *
@@ -98,9 +98,9 @@ static void media_one_way(gw_t *from, gw_t *to, uint16_t seq)
     size_t len = make_rtp(plain, 96, seq, 0x5eed, 900);
     size_t r0 = to->n_rtp, c0 = to->n_rtcp;
     memcpy(buf, plain, len);
-    assert_int_equal(cs_peer_send_rtp(from->p, buf, len, sizeof buf), CS_OK);
+    assert_true(cs_peer_send_rtp(from->p, buf, len, sizeof buf) > (int)len); /* the protected length */
     memcpy(buf, rtcp_rr, sizeof rtcp_rr);
-    assert_int_equal(cs_peer_send_rtcp(from->p, buf, sizeof rtcp_rr, sizeof buf), CS_OK);
+    assert_true(cs_peer_send_rtcp(from->p, buf, sizeof rtcp_rr, sizeof buf) > (int)sizeof rtcp_rr); /* the protected length */
     wait_n(&to->n_rtp, r0 + 1);
     wait_n(&to->n_rtcp, c0 + 1);
     assert_int_equal(to->rtp[r0].len, len);
@@ -130,6 +130,18 @@ static void client_offer(gw_t *c, cs_sdp_t *out)
     parse_offer(out, l.ice_ufrag, l.ice_pwd, fp);
 }
 
+static uint64_t dropped_by(const gw_t *g)
+{
+    cs_peer_stats_t st;
+    cs_peer_stats(g->p, &st);
+    return st.dropped_srtp + st.dropped_other;
+}
+
+static bool b_dropped(void *arg)
+{
+    return dropped_by(pair.b) >= *(const uint64_t *)arg;
+}
+
 static void stats_profile(const gw_t *g, char out[32])
 {
     cs_peer_stats_t st;
@@ -152,6 +164,8 @@ static void test_client_offers_gateway_answers(void **state)
     client_offer(&c, offer);
     /* Gathering starts at the next tick, after the offer was handed out. */
     assert_int_equal(c.n_cands, 0);
+    static const uint8_t junk[40] = {0x80, 0x60, 0x12, 0x34};  /* RTP-like, no valid tag */
+    assert_int_equal(cs_peer_send_raw(c.p, junk, sizeof junk), CS_ESTATE);
 
     cs_sdp_error_t err;
     if (cs_peer_answer(g.p, offer, answer, &err) != CS_OK)
@@ -185,6 +199,12 @@ static void test_client_offers_gateway_answers(void **state)
     /* The same answer again (a renegotiation): nothing changes. */
     assert_int_equal(cs_peer_set_remote(c.p, &r), CS_OK);
     media_one_way(&c, &g, 3);
+    /* Raw bytes leave as they are: the other side drops them (they do not
+     * authenticate) and the media goes on. */
+    uint64_t want = dropped_by(&g) + 1;
+    assert_int_equal(cs_peer_send_raw(c.p, junk, sizeof junk), (int)sizeof junk);
+    assert_true(nice_browser_run_until(ctx, step_pair, b_dropped, &want, WAIT_MS));
+    media_one_way(&c, &g, 4);
     assert_int_equal(c.n_states, 2);    /* connecting, connected */
     cs_peer_free(c.p);
     cs_peer_free(g.p);
