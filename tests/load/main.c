@@ -30,12 +30,15 @@ static const char usage_text[] =
     "                             and one video stream it receives; 0: none\n"
     "  --srtp-profile NAME        e.g. SRTP_AES128_CM_SHA1_80 (default: as Chromium)\n"
     "  --bind ADDR (127.0.0.1)    --server-pid PID (sample its CPU and memory)\n"
+    "  --hostile PPS (0)          attack each consult's first participant at PPS datagrams\n"
+    "                             a second: random UDP, replayed and forged SRTP, bad RTCP,\n"
+    "                             DTLS of another certificate, STUN with wrong credentials\n"
     "  --setup-timeout SECONDS (30)  --json FILE  --quiet\n";
 
 enum {
     O_TARGET = 256, O_URL, O_SECRET, O_TENANT, O_SPECIALTY, O_CONSULTS, O_PARTICIPANTS, O_RAMP,
     O_WARMUP, O_DURATION, O_CHURN, O_VIDEO, O_AUDIO_KBPS, O_NO_VIDEO, O_NO_AUDIO, O_DECODE_EVERY,
-    O_SRTP, O_BIND, O_SERVER_PID, O_SETUP_TIMEOUT, O_JSON, O_QUIET, O_HELP,
+    O_SRTP, O_BIND, O_SERVER_PID, O_HOSTILE, O_SETUP_TIMEOUT, O_JSON, O_QUIET, O_HELP,
 };
 
 static const struct option options[] = {
@@ -58,6 +61,7 @@ static const struct option options[] = {
     {"srtp-profile", required_argument, NULL, O_SRTP},
     {"bind", required_argument, NULL, O_BIND},
     {"server-pid", required_argument, NULL, O_SERVER_PID},
+    {"hostile", required_argument, NULL, O_HOSTILE},
     {"setup-timeout", required_argument, NULL, O_SETUP_TIMEOUT},
     {"json", required_argument, NULL, O_JSON},
     {"quiet", no_argument, NULL, O_QUIET},
@@ -151,6 +155,7 @@ static bool apply(lt_run_config_t *c, int opt, const char *a)
             return false;
         c->server_pid = (int)u;
         return true;
+    case O_HOSTILE: return parse_secs(a, 0, 100000, &c->hostile_pps);
     case O_SETUP_TIMEOUT: return parse_secs(a, 1, 3600, &c->setup_timeout_s);
     case O_JSON: c->json_path = a; return *a;
     case O_QUIET: c->quiet = true; return true;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "media/dtls/dtls.h"
+#include "media/ice/ice.h"
 #include "tests/load/media.h"
 
 #define LT_SDP_MAX 16384            /* an offer or answer we write, at most */
@@ -123,5 +124,31 @@ void lt_peer_stats(const lt_peer_t *p, lt_peer_stats_t *out);
 void lt_peer_receiver_stats(const lt_peer_t *p, size_t i, lt_receiver_stats_t *out);
 /* Starts a new measurement window in every receiver. */
 void lt_peer_reset_window(lt_peer_t *p);
+
+/* ---- for the hostile mode (tests/load/hostile.c) ------------------------------------------- */
+
+/* Called with every RTP packet the peer sends, as protected (SRTP) and sent;
+ * the bytes are valid during the call. NULL removes it. */
+typedef void (*lt_peer_tap_fn)(void *user, const uint8_t *srtp, size_t len);
+void lt_peer_set_tap(lt_peer_t *p, lt_peer_tap_fn tap, void *user);
+
+/* Sends bytes as they are (no SRTP) from the peer's address to the
+ * server's, on the selected pair. Returns len or a negative code
+ * (CS_ESTATE before a pair). */
+int lt_peer_send_raw(lt_peer_t *p, const uint8_t *buf, size_t len);
+/* Sends len bytes of RTCP, whatever they hold, protected with the peer's
+ * SRTCP keys (so the server decrypts them and its RTCP parser sees them).
+ * Returns the bytes sent or a negative code. */
+int lt_peer_send_rtcp_bytes(lt_peer_t *p, const uint8_t *rtcp, size_t len);
+
+typedef struct {
+    char local_ufrag[CS_ICE_UFRAG_MAX];
+    char remote_ufrag[CS_ICE_UFRAG_MAX];
+    char remote_fingerprint[CS_DTLS_FINGERPRINT_SIZE]; /* the server's, "AA:BB:..." */
+    char remote_ip[64];                 /* the selected pair's server end */
+    uint16_t remote_port;
+} lt_peer_ice_t;
+/* CS_ESTATE until ICE has selected a pair. */
+int lt_peer_ice(lt_peer_t *p, lt_peer_ice_t *out);
 
 #endif

@@ -80,6 +80,10 @@ struct lt_peer {
     char sources_json[96];
     uint32_t rtcp_ssrc;                     /* sender SSRC of RTCP without a sender */
     uint8_t mid_ext;                        /* MID extension id of the receiving sections */
+    char remote_ufrag[CS_ICE_UFRAG_MAX];     /* of the last remote description */
+    cs_sdp_fingerprint_t remote_fingerprint; /* of the last remote description */
+    lt_peer_tap_fn tap;                     /* lt_peer_set_tap */
+    void *tap_user;
 
     lt_section_t sec[LT_SECTIONS_MAX];
     size_t n_sec, n_recv[2];                /* n_recv: our receiving sections per kind (offerer) */

@@ -351,6 +351,8 @@ static int apply_answer(lt_peer_t *p, const cs_sdp_t *a, char *err, size_t cap)
     cs_peer_remote_t r = {t->ice_ufrag, t->ice_pwd, t->fingerprint, t->setup, true};
     if ((rc = cs_peer_set_remote(p->tp, &r)))
         return fail(err, cap, CS_EINVAL, "the answer's transport: %s", why_remote(rc));
+    cs_strlcpy(p->remote_ufrag, t->ice_ufrag, sizeof p->remote_ufrag);
+    p->remote_fingerprint = t->fingerprint;
     cs_peer_add_sdp_candidates(p->tp, a);
     for (size_t i = 0; i < p->n_sec; i++) {
         const cs_sdp_media_t *m = &a->media[i];
@@ -463,6 +465,8 @@ static int answer_into(lt_peer_t *p, const cs_sdp_t *o, cs_sdp_t *a, char *err, 
     cs_peer_remote_t r = {t->ice_ufrag, t->ice_pwd, t->fingerprint, t->setup, false};
     if ((rc = cs_peer_set_remote(p->tp, &r)))
         return fail(err, cap, CS_EINVAL, "the offer's transport: %s", why_remote(rc));
+    cs_strlcpy(p->remote_ufrag, t->ice_ufrag, sizeof p->remote_ufrag);
+    p->remote_fingerprint = t->fingerprint;
     cs_peer_local_t l;
     cs_sdp_local_t loc;
     cs_sdp_error_t e;

@@ -181,6 +181,16 @@ static void print_window(FILE *out, const lt_run_config_t *cfg, const lt_results
             r->window_s > 0 ? 100 * r->tool_cpu_s / r->window_s : 0);
 }
 
+static void print_hostile(FILE *out, const lt_hostile_stats_t *h)
+{
+    fprintf(out, "hostile   sent");
+    for (int k = 0; k < LT_HOSTILE_KINDS; k++)
+        fprintf(out, "%s %s %" PRIu64, k ? "," : "", lt_hostile_kind_name(k), h->sent[k]);
+    fprintf(out, "\n          answered to the other port: stun %" PRIu64 " (%" PRIu64 " successes), dtls %" PRIu64
+            ", other %" PRIu64 "; its handshakes completed %" PRIu64 "\n",
+            h->answers_stun, h->answers_stun_success, h->answers_dtls, h->answers_other, h->dtls_completed);
+}
+
 void lt_report_print(FILE *out, const lt_run_config_t *cfg, const lt_results_t *r)
 {
     fprintf(out, "consilium-load → %s %s: %u consults × %u participants", cfg->target, cfg->url,
@@ -202,6 +212,8 @@ void lt_report_print(FILE *out, const lt_run_config_t *cfg, const lt_results_t *
     if (cfg->churn_per_s > 0)
         fprintf(out, "churn     ended %u, started %u, ready %u, failed %u\n", r->churn_ended,
                 r->churn_started, r->churn_ready, r->churn_failed);
+    if (cfg->hostile_pps > 0)
+        print_hostile(out, &r->hostile);
     for (size_t i = 0; i < r->n_errors; i++)
         fprintf(out, "%s %s\n", i ? "         " : "errors   ", r->errors[i]);
     fprintf(out, "result    %s\n", r->ok ? "OK" : "FAILED");
@@ -238,6 +250,7 @@ static json_t *config_json(const lt_run_config_t *c)
     json_object_set_new(o, "decode_every", json_integer(c->decode_every));
     json_object_set_new(o, "srtp_profile", str_or_null(c->srtp_profile));
     json_object_set_new(o, "bind", json_string(c->bind_address));
+    json_object_set_new(o, "hostile", json_real(c->hostile_pps));
     json_object_set_new(o, "server_pid", c->server_pid > 0 ? json_integer(c->server_pid) : json_null());
     json_object_set_new(o, "setup_timeout", json_real(c->setup_timeout_s));
     json_object_set_new(o, "json", str_or_null(c->json_path));
@@ -326,6 +339,17 @@ static json_t *setup_json(const lt_results_t *r)
                      "srtp_profile", r->srtp_profile, "ready_ms", ready, "errors", errors);
 }
 
+static json_t *hostile_json(const lt_hostile_stats_t *h)
+{
+    json_t *sent = json_object();
+    for (int k = 0; k < LT_HOSTILE_KINDS; k++)
+        json_object_set_new(sent, lt_hostile_kind_name(k), json_integer((json_int_t)h->sent[k]));
+    return json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:I}", "sent", sent, "answers", "stun",
+                     (json_int_t)h->answers_stun, "stun_success", (json_int_t)h->answers_stun_success,
+                     "dtls", (json_int_t)h->answers_dtls, "other", (json_int_t)h->answers_other,
+                     "dtls_completed", (json_int_t)h->dtls_completed);
+}
+
 int lt_report_write_json(const char *path, const lt_run_config_t *cfg, const lt_results_t *r, char *err,
                          size_t cap)
 {
@@ -334,9 +358,10 @@ int lt_report_write_json(const char *path, const lt_run_config_t *cfg, const lt_
     json_t *churn = json_pack("{s:I, s:I, s:I, s:I}", "ended", (json_int_t)r->churn_ended, "started",
                               (json_int_t)r->churn_started, "ready", (json_int_t)r->churn_ready, "failed",
                               (json_int_t)r->churn_failed);
-    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "tool", "consilium-load", "target",
-                            cfg->target, "config", config_json(cfg), "media", media, "setup", setup_json(r),
-                            "window", window_json(r), "churn", churn, "ok", r->ok);
+    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "tool", "consilium-load",
+                            "target", cfg->target, "config", config_json(cfg), "media", media, "setup",
+                            setup_json(r), "window", window_json(r), "churn", churn, "hostile",
+                            cfg->hostile_pps > 0 ? hostile_json(&r->hostile) : json_null(), "ok", r->ok);
     if (!doc) {
         snprintf(err, cap, "out of memory writing the report");
         return CS_ENOMEM;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tests/load/hostile.h"
 #include "tests/load/media.h"
 
 typedef struct {
@@ -31,6 +32,7 @@ typedef struct {
     unsigned decode_every;       /* consults 0, K, 2K… decode; 0 none */
     const char *srtp_profile;    /* NULL: as Chromium */
     const char *bind_address;
+    double hostile_pps;          /* > 0: an attacker beside each consult's first peer */
     const char *json_path;       /* NULL: no JSON */
     int server_pid;              /* 0: not sampled */
     bool quiet;
@@ -71,6 +73,8 @@ typedef struct {
     double tool_cpu_s;
     /* churn */
     unsigned churn_ended, churn_started, churn_ready, churn_failed;
+    /* hostile mode: every attacker's counts, summed */
+    lt_hostile_stats_t hostile;
     bool interrupted;
     bool ok;
 } lt_results_t;

@@ -27,8 +27,8 @@
 #include "media/dtls/dtls.h"
 #include "media/ice/ice.h"
 #include "media/srtp/srtp.h"
-#include "media/ice/ice.h"
 #include "tests/load/driver.h"
+#include "tests/load/hostile.h"
 #include "tests/load/report.h"
 #include "tests/load/ws.h"
 
@@ -51,6 +51,8 @@ typedef struct {
     const lt_peer_t *polled[LT_MAX_PEERS];
     const lt_peer_t *base_peer[LT_MAX_PEERS]; /* whose rtp_sent base_sent holds */
     uint64_t base_sent[LT_MAX_PEERS];
+    lt_hostile_t *hostile;           /* --hostile: attacks peers[0] once ready */
+    int64_t hostile_due;
 } slot_t;
 
 struct runner {
@@ -221,10 +223,30 @@ static void harvest(runner_t *r, slot_t *s)
     }
 }
 
+/* The attacker's counts, into the results; it goes before its victim. */
+static void hostile_end(runner_t *r, slot_t *s)
+{
+    if (!s->hostile)
+        return;
+    lt_hostile_stats_t st;
+    lt_hostile_stats(s->hostile, &st);
+    lt_hostile_stats_t *t = &r->res->hostile;
+    for (size_t k = 0; k < LT_HOSTILE_KINDS; k++)
+        t->sent[k] += st.sent[k];
+    t->answers_stun += st.answers_stun;
+    t->answers_stun_success += st.answers_stun_success;
+    t->answers_dtls += st.answers_dtls;
+    t->answers_other += st.answers_other;
+    t->dtls_completed += st.dtls_completed;
+    lt_hostile_free(s->hostile);
+    s->hostile = NULL;
+}
+
 static void stop_slot(runner_t *r, size_t i)
 {
     slot_t *s = r->live[i];
     harvest(r, s);
+    hostile_end(r, s);
     if (s->seen == LT_CONSULT_STARTING)
         r->starting--;
     s->c.state = LT_CONSULT_STOPPED;    /* from here lt_consult_ready/failed do nothing */
@@ -259,6 +281,27 @@ static void check_timeouts(runner_t *r, int64_t now)
 
 /* ---- the loop ------------------------------------------------------------------------------------ */
 
+static void poll_hostile(runner_t *r, slot_t *s, int64_t now)
+{
+    if (!s->hostile) {
+        if (!s->c.peers[0] || s->hostile_due < 0)
+            return;
+        int err;
+        uint64_t seed = r->rng ^ (0x9e3779b97f4a7c15ull * (s->c.index + 1));
+        s->hostile = lt_hostile_new(s->c.peers[0], r->cfg->bind_address, r->cfg->hostile_pps,
+                                    seed, &err);
+        if (!s->hostile) {
+            char why[96];
+            snprintf(why, sizeof why, "cannot start the hostile mode: %s", cs_strerror(err));
+            lt_results_add_error(r->res, why);
+            s->hostile_due = -1;        /* not again for this consult */
+            return;
+        }
+    }
+    if (s->hostile_due <= now)
+        s->hostile_due = lt_hostile_poll(s->hostile, now);
+}
+
 static gboolean poll_peers(gpointer data)
 {
     runner_t *r = data;
@@ -281,6 +324,8 @@ static gboolean poll_peers(gpointer data)
             int64_t due = lt_peer_poll(p, now);
             s->due[k] = due < now + MAX_SLEEP_US ? due : now + MAX_SLEEP_US;
         }
+        if (r->cfg->hostile_pps > 0 && s->c.state == LT_CONSULT_READY)
+            poll_hostile(r, s, now);
     }
     return G_SOURCE_CONTINUE;
 }
