@@ -69,12 +69,47 @@ struct cconsult {
     char consult_id[40];
     char specialty[64];
     char clinician[64];              /* the clinician's subject: the offer to accept */
+    unsigned identity;               /* whose staff: see identity_take */
     bool accepted;
     GSource *timer;
 };
 
 /* One run at a time per process: the signing key. */
 static cs_auth_t *g_auth;
+
+/* A consult's clinician, specialist and specialty are identity n's; an
+ * ended consult's identity goes to the next one started, as a centre's
+ * staff do consult after consult. A churned run then keeps the gateway's
+ * table of signed-in users at the size of the staff (at most the consults
+ * live at once), not two new users per consult. */
+static struct {
+    unsigned *free;
+    size_t n_free, cap;
+    unsigned next;
+} g_identities;
+
+static int identity_take(unsigned *out)
+{
+    if (g_identities.n_free) {
+        *out = g_identities.free[--g_identities.n_free];
+        return CS_OK;
+    }
+    if (g_identities.next == g_identities.cap) {
+        size_t cap = g_identities.cap ? 2 * g_identities.cap : 64;
+        unsigned *f = realloc(g_identities.free, cap * sizeof *f);
+        if (!f)
+            return CS_ENOMEM;
+        g_identities.free = f;
+        g_identities.cap = cap;
+    }
+    *out = g_identities.next++;   /* free never holds more than next entries */
+    return CS_OK;
+}
+
+static void identity_give_back(unsigned n)
+{
+    g_identities.free[g_identities.n_free++] = n;
+}
 
 static const char *role_name(role_t r)
 {
@@ -505,8 +540,8 @@ static int hello_with_token(part_t *p)
     const lt_env_t *env = cc->c->env;
     cs_identity_t id = {0};
     snprintf(id.subject, sizeof id.subject, "%s-%08x-%u", p->role == ROLE_CLINICIAN ? "lc" : "ls",
-             env->run_id, cc->c->index);
-    snprintf(id.name, sizeof id.name, "Load %s %u", role_name(p->role), cc->c->index);
+             env->run_id, cc->identity);
+    snprintf(id.name, sizeof id.name, "Load %s %u", role_name(p->role), cc->identity);
     id.role = p->role == ROLE_CLINICIAN ? CS_ROLE_CLINICIAN : CS_ROLE_SPECIALIST;
     cs_strlcpy(id.tenant, env->tenant ? env->tenant : "load", sizeof id.tenant);
     if (p->role == ROLE_SPECIALIST) {
@@ -647,13 +682,18 @@ static int cl_start(lt_consult_t *c)
         snprintf(c->error, sizeof c->error, "out of memory");
         return CS_ENOMEM;
     }
+    if (identity_take(&cc->identity)) {
+        free(cc);
+        snprintf(c->error, sizeof c->error, "out of memory");
+        return CS_ENOMEM;
+    }
     cc->c = c;
     c->driver_state = cc;
     c->n_peers = c->n;
     if (env->specialty)
         cs_strlcpy(cc->specialty, env->specialty, sizeof cc->specialty);
     else
-        snprintf(cc->specialty, sizeof cc->specialty, "load-%08x-%u", env->run_id, c->index);
+        snprintf(cc->specialty, sizeof cc->specialty, "load-%08x-%u", env->run_id, cc->identity);
     for (unsigned i = 0; i < c->n; i++)
         cc->parts[i] = (part_t){.cc = cc, .index = i, .role = i == 0 ? ROLE_CLINICIAN : i == 1 ? ROLE_SPECIALIST : ROLE_GUEST};
     int rc = hello_with_token(&cc->parts[1]);
@@ -703,6 +743,7 @@ static void cl_stop(lt_consult_t *c)
     memset(c->peers, 0, sizeof c->peers);
     c->n_peers = 0;
     c->driver_state = NULL;
+    identity_give_back(cc->identity);
     free(cc);
 }
 
@@ -711,6 +752,8 @@ static void cl_finish(const lt_env_t *env)
     (void)env;
     cs_auth_free(g_auth);
     g_auth = NULL;
+    free(g_identities.free);
+    memset(&g_identities, 0, sizeof g_identities);
 }
 
 const lt_driver_t lt_driver_consilium = {
