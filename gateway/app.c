@@ -5,6 +5,7 @@
  * then identity, the signalling server and the engine (which get back what the
  * database holds), and the listening socket last.
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +261,7 @@ static int start_listening(cs_app_t *app, char *err, size_t errlen)
         /* the largest attachment (or FHIR Bundle), and room for small JSON bodies */
         .max_http_body = max_http_body(&app->cfg),
         .tick_ms = 250,
+        .fd_ceiling = app->fdlimit.ws_fd_ceiling > INT_MAX ? 0 : (int)app->fdlimit.ws_fd_ceiling,
     };
     int rc;
     app->ws = cs_ws_server_new(&wc, &cb, app, &rc);
@@ -274,7 +276,10 @@ int cs_app_start(cs_app_t *app, const cs_config_t *cfg, char *err, size_t errlen
     memset(app, 0, sizeof *app);
     app->cfg = *cfg;
     app->started_at = cs_now_ms();
-    int rc = open_storage(app, err, errlen);
+    /* first: what opens files below must fit in the limit it settles */
+    int rc = cs_app_fdlimit(&app->cfg, &app->fdlimit, err, errlen);
+    if (!rc)
+        rc = open_storage(app, err, errlen);
     if (!rc)
         rc = load_records_token(app, err, errlen);
     if (!rc && !(app->auth = cs_app_auth_from_config(&app->cfg, err, errlen)))

@@ -53,7 +53,10 @@ static const key_t_ keys[] = {
     {"limits.max_message", T_INT, F(max_message), "65536", NULL, 256, 16 << 20,
      "largest WebSocket message accepted, bytes"},
     {"limits.max_connections", T_INT, F(max_connections), "20000", NULL, 1, 1000000,
-     "WebSocket connections at once"},
+     "WebSocket connections at once; at start the open-files limit (RLIMIT_NOFILE) is raised, up to "
+     "the hard limit, to fit them plus a reserve for media, recordings and the databases; when the "
+     "hard limit is too low fewer are accepted (the rest get 1013) and the start-up log says how "
+     "many and how to raise it (LimitNOFILE= in the systemd unit, ulimit -n)"},
     {"limits.max_queued_bytes", T_INT, F(max_queued_bytes), "4194304", NULL, 65536, 1 << 30,
      "outgoing backlog per connection: a reader that stays above it for 5 s (or reaches 16 times it) is closed as too slow"},
     {"limits.rate", T_INT, F(rate_per_s), "20", NULL, 1, 100000, "messages per second per connection"},

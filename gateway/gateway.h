@@ -4,7 +4,7 @@
  * configuration and runs the event loop; media.c connects the signalling
  * server to the media engine; http.c answers the operational endpoints;
  * attachments.c takes and serves uploaded files; secrets.c keeps the
- * generated secrets.
+ * generated secrets; fdlimit.c fits the connections in the open-files limit.
  */
 #ifndef CS_GATEWAY_H
 #define CS_GATEWAY_H
@@ -22,6 +22,30 @@
 #include "storage/storage.h"
 
 #define CS_VERSION "0.1.0"
+
+/* fdlimit.c: the open-files limit (RLIMIT_NOFILE) against
+ * limits.max_connections. The plan is a pure function of the limits as read
+ * (CS_FDLIMIT_UNLIMITED for none) and of what the configuration opens
+ * besides connections (cs_fdlimit_input): the soft limit to set (never
+ * lowered, at most the hard one) and how many connections fit with the
+ * reserve beside them (all, else fewer, 0 when not one). */
+#define CS_FDLIMIT_UNLIMITED UINT64_MAX
+typedef struct {
+    uint64_t soft, hard;     /* RLIMIT_NOFILE as read */
+    int64_t max_connections; /* configured */
+    uint64_t start_fds;      /* opened at start, before any connection */
+    uint64_t later_fds;      /* opened while running, whatever the connections */
+} cs_fdlimit_in_t;
+typedef struct {
+    uint64_t wanted;         /* descriptors the configured connections need */
+    uint64_t new_soft;       /* the soft limit to set */
+    int64_t max_connections; /* connections accepted */
+    uint64_t reserve;        /* new_soft - max_connections: for everything else */
+    /* Sockets the front door accepts should have descriptor numbers below
+     * this (0: no ceiling), so that whatever it holds, what is opened while
+     * running (media, recordings) still finds descriptors free. */
+    uint64_t ws_fd_ceiling;
+} cs_fdlimit_plan_t;
 
 typedef struct cs_app_media cs_app_media_t;
 typedef struct cs_app_documents cs_app_documents_t;
@@ -41,6 +65,7 @@ typedef struct {
     cs_records_t *records;        /* the built-in FHIR store (NULL: fhir_store.enabled off) */
     cs_app_documents_t *documents;
     cs_app_recording_t *recording;
+    cs_fdlimit_plan_t fdlimit;    /* the open-files limit as settled at start (fdlimit.c) */
 } cs_app_t;
 
 /* Builds every part; on failure writes a sentence to err and cleans up. */
@@ -122,6 +147,17 @@ void cs_attachments_prune(cs_app_t *app, int64_t now_ms);
  * file of that allowed type. */
 bool cs_attachment_name_decode(const char *encoded, char out[CS_FILE_NAME_MAX]);
 bool cs_attachment_bytes_are(const char *type, const unsigned char *b, size_t n);
+
+/* fdlimit.c (the types above) */
+void cs_fdlimit_input(const cs_config_t *cfg, cs_fdlimit_in_t *in); /* all but soft, hard */
+/* Descriptors needed besides `connections` WebSockets. */
+uint64_t cs_fdlimit_reserve(const cs_fdlimit_in_t *in, int64_t connections);
+void cs_fdlimit_plan(const cs_fdlimit_in_t *in, cs_fdlimit_plan_t *out);
+/* Applies the plan at start: raises the soft limit, lowers
+ * cfg->max_connections when it must (one warning line), logs the outcome;
+ * the plan in *out (may be NULL). CS_ELIMIT with a sentence in err when not
+ * one connection fits. */
+int cs_app_fdlimit(cs_config_t *cfg, cs_fdlimit_plan_t *out, char *err, size_t errlen);
 
 /* secrets.c: reads the file, or creates it with len random bytes as hex. */
 int cs_secret_load_or_create(const char *path, size_t len, unsigned char *out, size_t cap,

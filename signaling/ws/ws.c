@@ -25,15 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 
 #include "common/common.h"
 
 #define MOD "ws"
 
-/* lws sizes fd-indexed tables by the soft limit; a huge hard limit would cost
- * memory for nothing, and above 10M lws falls back to 2560 descriptors. */
-#define NOFILE_CAP ((rlim_t)1 << 20)
 /* Bytes lws hands us per RECEIVE; larger frames arrive in pieces. */
 #define RX_CHUNK 4096
 /* Request headers carry a JWT in Authorization plus whatever browsers add. */
@@ -105,21 +101,6 @@ static void log_emit(int level, const char *line)
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
     cs_log(level == LLL_ERR ? CS_LOG_ERROR : CS_LOG_WARN, "lws", "%.*s", (int)n, line);
-}
-
-static void raise_nofile_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    rlim_t want = rl.rlim_max;
-    if (want == RLIM_INFINITY || want > NOFILE_CAP)
-        want = NOFILE_CAP;
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= want)
-        return;
-    rl.rlim_cur = want;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-        CS_LOGW(MOD, "cannot raise the open-files limit to %llu", (unsigned long long)want);
 }
 
 static bool config_valid(const cs_ws_config_t *cfg)
@@ -448,6 +429,25 @@ static int confirm_upgrade(cs_ws_server_t *s, struct lws *wsi, const char *upgra
     return 0;
 }
 
+/* A descriptor number at the ceiling means every number below it is taken:
+ * the process is near its open-files limit. Closing the socket at once (the
+ * peer sees the connection closed) keeps descriptors for media and
+ * recordings, and unlike an accept() failing with EMFILE it takes the
+ * connection off the listen queue, so the loop does not spin on it. */
+static int filter_accept(cs_ws_server_t *s, int fd)
+{
+    if (!s || s->cfg.fd_ceiling <= 0 || fd < s->cfg.fd_ceiling)
+        return 0;
+    s->refused_fd++;
+    int64_t now = cs_mono_ms();
+    if (!s->refused_logged_ms || now - s->refused_logged_ms >= 10000) {
+        s->refused_logged_ms = now;
+        CS_LOGW(MOD, "near the open-files limit: closing new connections at once (%llu so far)",
+                (unsigned long long)s->refused_fd);
+    }
+    return 1;
+}
+
 /* ---- the lws protocol callback ---------------------------------------------- */
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -460,6 +460,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (s && atomic_exchange(&s->wake_pending, false) && !s->destroying && s->cb.on_tick)
             s->cb.on_tick(s->user, cs_now_ms());
         return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: /* in: the accepted descriptor */
+        return filter_accept(s, (int)(intptr_t)in);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(s, wsi, in);
     case LWS_CALLBACK_ESTABLISHED:
@@ -565,7 +567,6 @@ cs_ws_server_t *cs_ws_server_new(const cs_ws_config_t *cfg, const cs_ws_callback
     s->protocols[0].per_session_data_size = sizeof(struct cs_ws_pss);
     s->protocols[0].rx_buffer_size = RX_CHUNK;
 
-    raise_nofile_limit();
     lws_set_log_level(LLL_ERR | LLL_WARN, log_emit);
     *err = create_lws(s, cfg);
     if (*err != CS_OK) {

@@ -35,6 +35,10 @@ typedef struct {
     int max_connections;       /* WebSocket connections at once */
     size_t max_http_body;      /* largest inbound HTTP request body */
     int tick_ms;               /* period of on_tick */
+    int fd_ceiling;            /* an accepted socket whose descriptor number is at or
+                                  above this is closed at once (0: no ceiling): the
+                                  process is near its open-files limit, and what it
+                                  opens later (media, recordings) must find room */
 } cs_ws_config_t;
 
 typedef struct {

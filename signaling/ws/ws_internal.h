@@ -46,6 +46,8 @@ struct cs_ws_server {
     /* Set by cs_ws_wake: lws also cancels its own wait (on every accept), and
      * only our wakes may turn into on_tick. */
     atomic_bool wake_pending;
+    uint64_t refused_fd;       /* sockets closed at accept for cfg.fd_ceiling */
+    int64_t refused_logged_ms; /* last warning about them (monotonic) */
 };
 
 /* Handles every HTTP-side lws callback reason (and passes the rest to lws's
