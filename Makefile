@@ -130,7 +130,7 @@ fuzz-replay: build $(REPLAY_BINS)
 integration: test-deps build $(TOOL_BINS)
 	CONSILIUM_BIN=$(abspath $(BUILD)/consilium) bash tests/run-node-tests.sh integration
 
-e2e: test-deps build
+e2e: test-deps build $(TOOL_BINS)
 	CONSILIUM_BIN=$(abspath $(BUILD)/consilium) bash tests/run-node-tests.sh e2e
 
 config-doc: build

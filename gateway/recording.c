@@ -224,14 +224,25 @@ static void check_capture(cs_app_recording_t *ar, rec_capture_t *cap)
     cs_rec_session_stats(cap->session, &st);
     if (st.error == CS_OK || cap->failed)
         return;
-    cap->failed = true;
-    ar->capture_failures++;
     char why[CS_RECORDING_ERROR_MAX];
     snprintf(why, sizeof why, "recording stopped: the disk refused to write (%s)",
              st.os_errno ? strerror(st.os_errno) : cs_strerror(st.error));
+    /* Until the stop is stored (the database may be locked too) the consult
+     * still says "on": try again on the next loop turn, saying so at most
+     * every 10 s (a database that fails at once would be tried 4 times a second). */
+    if (cs_engine_recording_fail(ar->app->engine, cap->consult_id, cap->file_id, why, true,
+                                 cs_now_ms()) == CS_ESTORAGE) {
+        int64_t now = cs_mono_ms();
+        if (!cap->fail_said_ms || now - cap->fail_said_ms >= 10000) {
+            cap->fail_said_ms = now;
+            CS_LOGE("recording", "consult %s: %s; the stop could not be stored yet, trying again",
+                    cap->consult_id, why);
+        }
+        return;
+    }
+    cap->failed = true;
+    ar->capture_failures++;
     CS_LOGE("recording", "consult %s: %s", cap->consult_id, why);
-    cs_engine_recording_fail(ar->app->engine, cap->consult_id, cap->file_id, why, true,
-                             cs_now_ms());
 }
 
 /* A closed capture whose file is complete on disk: what it lost is written

@@ -26,6 +26,7 @@ typedef struct {
     char dir[CS_PATH_MAX];           /* <recording.dir>/<consult>/<file> */
     cs_rec_session_t *session;       /* our reference */
     bool failed;                     /* a write error was reported */
+    int64_t fail_said_ms;            /* last log of a stop not yet stored (monotonic) */
     struct {
         char tenant[CS_TENANT_MAX];
         char subject[CS_SUBJECT_MAX];

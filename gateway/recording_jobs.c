@@ -253,9 +253,15 @@ static void take_result(cs_app_recording_t *ar, rec_job_t *job)
     cs_recording_file_t *f = &row.file;
     const cs_postproc_result_t *res = &job->res;
     if (job->rc != CS_OK) {
-        char why[CS_RECORDING_ERROR_MAX + 32];
-        if (snprintf(why, sizeof why, "post-processing failed: %s",
-                     res->error[0] ? res->error : cs_strerror(job->rc)) < 0)
+        char why[2 * CS_RECORDING_ERROR_MAX + 32];
+        const char *what = res->error[0] ? res->error : cs_strerror(job->rc);
+        /* A capture stopped by a full disk is post-processed on that same
+         * disk and fails too: why it stopped comes first, so the file still
+         * says so (and survives the cut to the file's error size). */
+        int n = f->incomplete && f->error[0]
+                    ? snprintf(why, sizeof why, "%s; post-processing failed: %s", f->error, what)
+                    : snprintf(why, sizeof why, "post-processing failed: %s", what);
+        if (n < 0)
             why[0] = '\0';
         CS_LOGE("recording", "recording %s: %s", job->file_id, why);
         fail_now(ar, &row, why);
