@@ -16,12 +16,24 @@
 #include <string.h>
 #include <unistd.h>
 
-/* How long one statement waits for another connection's lock (ms). */
-#define CS_STORAGE_BUSY_TIMEOUT_MS 5000
-/* Whole-transaction attempts when the lock outlives the busy timeout. */
-#define CS_STORAGE_TX_ATTEMPTS 5
+/*
+ * Waiting for another connection's lock. Writes run on the signalling
+ * thread, so every millisecond waited is a millisecond no client is served:
+ * a write waits at most CS_STORAGE_TX_ATTEMPTS × CS_STORAGE_BUSY_TIMEOUT_MS
+ * (a checkpoint or a short outside write is over long before), far below
+ * the 10 s after which browsers think the link is dead. When the lock
+ * outlives that, writes during the next CS_STORAGE_BACKOFF_MS (doubling to
+ * CS_STORAGE_BACKOFF_MAX_MS while it lasts) try once without waiting: they
+ * succeed the moment the lock is gone and otherwise fail at once, so a
+ * database locked for minutes costs the event loop a few seconds now and
+ * then, not every write's full wait.
+ */
+#define CS_STORAGE_BUSY_TIMEOUT_MS 2000
+#define CS_STORAGE_TX_ATTEMPTS 2
 /* Pause before the first retry (ms); doubles with each further one. */
 #define CS_STORAGE_RETRY_PAUSE_MS 10
+#define CS_STORAGE_BACKOFF_MS 2000
+#define CS_STORAGE_BACKOFF_MAX_MS 16000
 
 static const char *const migrations[] = {
     /* ---- version 1 ----
@@ -667,16 +679,38 @@ static int write_tx_once(cs_storage_t *st, cs_storage_tx_fn fn, const void *arg)
     return rc;
 }
 
+/* A write that did not meet a lock ends the back-off; one that waited its
+ * full time for it starts or lengthens it. */
+static int settle_lock(cs_storage_t *st, int rc, bool waited)
+{
+    if (!is_busy(rc)) {
+        st->backoff_ms = 0;
+        st->backoff_until_ms = 0;
+    } else if (waited) {
+        st->backoff_ms = st->backoff_ms ? st->backoff_ms * 2 : CS_STORAGE_BACKOFF_MS;
+        if (st->backoff_ms > CS_STORAGE_BACKOFF_MAX_MS)
+            st->backoff_ms = CS_STORAGE_BACKOFF_MAX_MS;
+        st->backoff_until_ms = cs_mono_ms() + st->backoff_ms;
+    }
+    return rc;
+}
+
 int cs_storage_write_tx(cs_storage_t *st, cs_storage_tx_fn fn, const void *arg)
 {
+    if (st->backoff_until_ms && cs_mono_ms() < st->backoff_until_ms) {
+        sqlite3_busy_timeout(st->db, 0);
+        int rc = write_tx_once(st, fn, arg);
+        sqlite3_busy_timeout(st->db, CS_STORAGE_BUSY_TIMEOUT_MS);
+        return settle_lock(st, rc, false);
+    }
     /* The busy timeout already waited for each lock; a lock held even longer
-     * (a backup, a long checkpoint, someone in the sqlite3 shell) is given a
-     * few more chances, because the engine drops a change that fails here. */
+     * (a backup, a long checkpoint, someone in the sqlite3 shell) is given
+     * another chance before the caller hears of it. */
     int pause_ms = CS_STORAGE_RETRY_PAUSE_MS;
     for (int attempt = 1;; attempt++) {
         int rc = write_tx_once(st, fn, arg);
         if (!is_busy(rc) || attempt == CS_STORAGE_TX_ATTEMPTS)
-            return rc;
+            return settle_lock(st, rc, true);
         sqlite3_sleep(pause_ms);
         pause_ms *= 2;
     }

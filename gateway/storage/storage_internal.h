@@ -139,6 +139,8 @@ struct cs_storage {
     sqlite3_stmt *stmt[CS_STMT_COUNT];
     cs_document_render_fn render; /* see cs_storage_set_renderer */
     void *render_user;
+    /* cs_storage_write_tx's back-off from a lock that outlived its wait */
+    int64_t backoff_ms, backoff_until_ms;   /* until: monotonic ms, 0 none */
 };
 
 /* Runs a statement that returns no rows, then resets it and clears its
@@ -163,7 +165,9 @@ typedef int (*cs_storage_tx_fn)(cs_storage_t *st, const void *arg);
 /*
  * Runs fn inside BEGIN IMMEDIATE ... COMMIT, rolling back on any failure.
  * When the database stays locked past the busy timeout the whole transaction
- * is retried a few times. Returns SQLITE_OK or the last SQLite error code.
+ * is retried once; after that, for a back-off period, writes try once without
+ * waiting (see storage.c). Returns SQLITE_OK or the last SQLite error code
+ * (SQLITE_BUSY: locked by another connection; nothing was written).
  */
 int cs_storage_write_tx(cs_storage_t *st, cs_storage_tx_fn fn, const void *arg);
 

@@ -2,7 +2,8 @@
  * test_storage.c — unit tests of gateway/storage: schema creation, round trips
  * of every record, updates, the audit trail, retention at load, durability
  * across a reopen, refusal of newer schemas and damaged rows, loader aborts,
- * and writing while another connection holds the lock.
+ * and writing while another connection holds the lock (briefly, and longer
+ * than a write waits).
  *
  * Each test gets a fresh temporary folder under /tmp (removed afterwards) with
  * a database opened in it. The tests use a second SQLite connection to look
@@ -819,7 +820,8 @@ static void test_invalid_records_and_atomicity(void **state)
  * lock for ~300 ms; the save must wait for it rather than fail. */
 typedef struct {
     const char *path;
-    atomic_int locked;
+    int hold_ms;              /* 0: 300 */
+    atomic_int locked, released;
     int rc;
 } locker_t;
 
@@ -833,10 +835,11 @@ static void *locker_main(void *arg)
                               NULL, NULL, NULL);
     atomic_store(&lk->locked, 1);
     if (lk->rc == SQLITE_OK) {
-        sqlite3_sleep(300);
+        sqlite3_sleep(lk->hold_ms ? lk->hold_ms : 300);
         lk->rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     }
     sqlite3_close(db);
+    atomic_store(&lk->released, 1);
     return NULL;
 }
 
@@ -866,6 +869,39 @@ static void test_concurrent_writer(void **state)
     assert_int_equal(cs_storage_count_events(f->st, ID_A), 1);
 }
 
+/* A lock held longer than a write waits (about 4 s, a backup or someone in
+ * the sqlite3 shell): the write fails and keeps nothing, so does the next
+ * one (without waiting again), and the first after the lock is gone is
+ * written although the back-off has not run out. */
+static void test_lock_outlives_the_wait(void **state)
+{
+    fixture_t *f = *state;
+    cs_consult_t c;
+    cs_event_t ev;
+    make_consult(&c, ID_A, CS_STATE_REQUESTED, NOW_MS);
+    assert_int_equal(save(f, &c, NULL), CS_OK);
+
+    locker_t lk = {.path = f->path, .hold_ms = 5000};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, locker_main, &lk), 0);
+    while (!atomic_load(&lk.locked))
+        sqlite3_sleep(1);
+    c.state = CS_STATE_OFFERED;
+    make_event(&ev, ID_A, "state", CS_STATE_REQUESTED, CS_STATE_OFFERED, NOW_MS + 1);
+    assert_int_equal(save(f, &c, &ev), CS_ESTORAGE);
+    if (!atomic_load(&lk.released))      /* a slow machine may have waited past it */
+        assert_int_equal(save(f, &c, &ev), CS_ESTORAGE);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(lk.rc, SQLITE_OK);
+    assert_int_equal(save(f, &c, &ev), CS_OK);
+
+    capture_t *cap = load(f, NOW_MS, HOUR_MS, CS_OK);
+    assert_int_equal(cap->n_consults, 1);
+    assert_int_equal(cap->consults[0].state, CS_STATE_OFFERED);
+    free(cap);
+    assert_int_equal(cs_storage_count_events(f->st, ID_A), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -885,6 +921,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_loader_error_aborts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_records_and_atomicity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_outlives_the_wait, setup, teardown),
     };
     return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
 }
