@@ -520,15 +520,57 @@ int cs_engine_leave(cs_engine_t *e, const cs_identity_t *actor, const char *id, 
     return CS_OK;
 }
 
-void leave_all(cs_engine_t *e, const cs_identity_t *actor, int64_t now)
+/* Leaves actor's rooms; CS_OK, or CS_ESTORAGE when a leave could not be stored. */
+static int leave_rooms(cs_engine_t *e, const cs_identity_t *actor, int64_t now)
 {
+    int rc = CS_OK;
     size_t pos = 0;
     void *v;
     while (cs_map_next(e->consults, &pos, NULL, &v)) {
         consult_entry_t *ce = v;
-        if (!cs_state_terminal(ce->c.state) && is_member(actor, &ce->c))
-            leave(e, ce, actor, "connection closed", now);
+        if (cs_state_terminal(ce->c.state) || !is_member(actor, &ce->c))
+            continue;
+        if (leave(e, ce, actor, "connection closed", now) == CS_ESTORAGE)
+            rc = CS_ESTORAGE;
     }
+    return rc;
+}
+
+void leave_all(cs_engine_t *e, const cs_identity_t *actor, int64_t now)
+{
+    if (leave_rooms(e, actor, now) == CS_OK)
+        return;
+    /* A room left "present" would show someone who is gone: keep it to try
+     * again; with the list full, the oldest gives way. */
+    if (e->n_pending_leaves == MAX_PENDING_LEAVES) {
+        CS_LOGE("consult", "too many leaves waiting for the database: %s's is dropped",
+                e->pending_leaves[0].subject);
+        memmove(&e->pending_leaves[0], &e->pending_leaves[1],
+                (MAX_PENDING_LEAVES - 1) * sizeof e->pending_leaves[0]);
+        e->n_pending_leaves--;
+    }
+    e->pending_leaves[e->n_pending_leaves++] = *actor;
+}
+
+void retry_pending_leaves(cs_engine_t *e, int64_t now)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < e->n_pending_leaves; i++) {
+        if (leave_rooms(e, &e->pending_leaves[i], now) != CS_OK)
+            e->pending_leaves[kept++] = e->pending_leaves[i];
+    }
+    e->n_pending_leaves = kept;
+}
+
+void drop_pending_leaves(cs_engine_t *e, const cs_identity_t *who)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < e->n_pending_leaves; i++) {
+        const cs_identity_t *p = &e->pending_leaves[i];
+        if (strcmp(p->tenant, who->tenant) != 0 || strcmp(p->subject, who->subject) != 0)
+            e->pending_leaves[kept++] = *p;
+    }
+    e->n_pending_leaves = kept;
 }
 
 int cs_engine_end(cs_engine_t *e, const cs_identity_t *actor, const char *id, int64_t now,

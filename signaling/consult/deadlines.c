@@ -51,6 +51,10 @@ void cs_engine_tick(cs_engine_t *e, int64_t now)
         consult_entry_t *ce = v;
         cs_consult_t *c = &ce->c;
         if (state_queued(c->state)) {
+            /* Requested while a specialist is available: the offer's write
+             * failed (a locked database), so make it now. */
+            if (c->state == CS_STATE_REQUESTED && now < c->expire_at && anyone_eligible(e, ce))
+                offer_owed(e, ce, now);
             if (now >= c->expire_at)
                 expire(e, ce, now);
             else if (now >= c->deadline_at && c->escalation < CS_ESCALATION_OVERDUE)
@@ -61,6 +65,7 @@ void cs_engine_tick(cs_engine_t *e, int64_t now)
             free(cs_map_remove(e->consults, key));
         }
     }
+    retry_pending_leaves(e, now);
     pos = 0;
     while (cs_map_next(e->invites, &pos, &key, &v))
         if (((cs_invite_t *)v)->expires_at <= now)

@@ -11,6 +11,8 @@
 #include "consult.h"
 
 #define MAX_DECLINED 16
+/* Leaves of closed connections the database refused, kept to try again. */
+#define MAX_PENDING_LEAVES 32
 
 /* A growable array of pointers with a hard cap. */
 typedef struct {
@@ -54,6 +56,10 @@ struct cs_engine {
     uint64_t pairing_count;
     cs_recording_hook_fn recording_hook;
     void *recording_hook_user;
+    /* Whose closed connection's leaves are not yet stored (leave_all);
+     * tried again at every tick, forgotten when they connect again. */
+    cs_identity_t pending_leaves[MAX_PENDING_LEAVES];
+    size_t n_pending_leaves;
 };
 
 /* users.c */
@@ -73,6 +79,9 @@ bool anyone_eligible(cs_engine_t *e, consult_entry_t *ce);
 bool specialist_eligible(const consult_entry_t *ce, const char *tenant,
                          const cs_identity_t *or_id, const user_entry_t *or_user);
 int set_presence(cs_engine_t *e, user_entry_t *ue, cs_presence_t p, int64_t now);
+/* Moves requested ce to "offered" and announces it (the available eligible
+ * specialists get the offer). CS_OK or commit's code. */
+int offer_owed(cs_engine_t *e, consult_entry_t *ce, int64_t now);
 
 /* engine.c */
 bool state_queued(cs_state_t s);
@@ -100,8 +109,13 @@ void record_pairing(cs_engine_t *e, const cs_consult_t *c);
 bool route_allowed(const cs_engine_t *e, const char *from, const char *to);
 int route_to(cs_engine_t *e, consult_entry_t *ce, const char *tenant, const cs_identity_t *actor,
              int64_t now);
-/* Marks actor absent from every room they are in (their last connection closed). */
+/* Marks actor absent from every room they are in (their last connection
+ * closed). What the database refuses is kept and tried again at each tick
+ * (retry_pending_leaves) until they connect again (drop_pending_leaves):
+ * back, they are in their rooms as the state still says. */
 void leave_all(cs_engine_t *e, const cs_identity_t *actor, int64_t now);
+void retry_pending_leaves(cs_engine_t *e, int64_t now);
+void drop_pending_leaves(cs_engine_t *e, const cs_identity_t *who);
 /* The consult id names if actor may see it, else NULL with *rc CS_ENOTFOUND. */
 consult_entry_t *find_visible(cs_engine_t *e, const cs_identity_t *actor, const char *id, int *rc);
 bool is_member(const cs_identity_t *a, cs_consult_t *c);

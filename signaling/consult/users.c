@@ -184,8 +184,20 @@ bool anyone_eligible(cs_engine_t *e, consult_entry_t *ce)
     return found;
 }
 
+int offer_owed(cs_engine_t *e, consult_entry_t *ce, int64_t now)
+{
+    cs_consult_t next = ce->c;
+    next.state = CS_STATE_OFFERED;
+    next.updated_at = now;
+    int rc = commit(e, ce, &next, "state", &engine_system_actor, "a specialist is available", now);
+    if (rc == CS_OK)
+        announce(e, ce); /* includes the offers */
+    return rc;
+}
+
 /* Moves requested consults this specialist may take to "offered" and offers
- * every queued one to them. */
+ * every queued one to them. A move the database refuses is made by a later
+ * tick (cs_engine_tick). */
 static void offer_queue_to(cs_engine_t *e, user_entry_t *s, int64_t now)
 {
     size_t pos = 0;
@@ -194,16 +206,10 @@ static void offer_queue_to(cs_engine_t *e, user_entry_t *s, int64_t now)
         consult_entry_t *ce = v;
         if (!specialist_eligible(ce, s->u.tenant, NULL, s))
             continue;
-        if (ce->c.state == CS_STATE_REQUESTED) {
-            cs_consult_t next = ce->c;
-            next.state = CS_STATE_OFFERED;
-            next.updated_at = now;
-            if (commit(e, ce, &next, "state", &engine_system_actor, "a specialist is available",
-                       now) == CS_OK)
-                announce(e, ce); /* includes the offer to s */
-            continue;
-        }
-        offer_to(e, s, ce);
+        if (ce->c.state == CS_STATE_REQUESTED)
+            offer_owed(e, ce, now);
+        else
+            offer_to(e, s, ce);
     }
 }
 
@@ -224,6 +230,7 @@ int set_presence(cs_engine_t *e, user_entry_t *ue, cs_presence_t p, int64_t now)
 
 int cs_engine_connect(cs_engine_t *e, const cs_identity_t *id, int64_t now_ms)
 {
+    drop_pending_leaves(e, id);
     if (id->consult_scope[0])
         return CS_OK; /* invited guests are not users of the centre */
     cs_user_t u;

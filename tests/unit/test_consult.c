@@ -407,6 +407,57 @@ static void test_storage_failure_changes_nothing(void **state)
     assert_int_equal(cs_engine_accept(f->e, &f->spec, id, f->now, NULL), CS_OK);
 }
 
+/* What the system itself writes is not lost when the database refuses it
+ * (locked): a specialist's offers and a closed connection's leave are made
+ * by a later tick; a room joined again in between is not left. */
+static void test_storage_refusals_retried(void **state)
+{
+    fx_t *f = *state;
+    char id[CS_ID_MAX];
+    cs_strlcpy(id, request(f, &f->clin, CS_URGENCY_URGENT, "cardiology")->id, CS_ID_MAX);
+    f->store.fail = true;
+    assert_int_equal(cs_engine_set_presence(f->e, &f->spec, CS_PRESENCE_AVAILABLE, f->now), CS_OK);
+    assert_int_equal(cs_engine_find(f->e, id)->state, CS_STATE_REQUESTED);
+    cs_engine_tick(f->e, f->now + 250);
+    assert_int_equal(cs_engine_find(f->e, id)->state, CS_STATE_REQUESTED);
+    assert_int_equal(count_notices(&f->notices, "spec", CS_NOTICE_OFFER, NULL), 0);
+    f->store.fail = false;
+    cs_engine_tick(f->e, f->now + 500);
+    assert_int_equal(cs_engine_find(f->e, id)->state, CS_STATE_OFFERED);
+    assert_true(count_notices(&f->notices, "spec", CS_NOTICE_OFFER, NULL) >= 1);
+    cs_engine_tick(f->e, f->now + 750);          /* nothing more to do */
+    assert_int_equal(cs_engine_find(f->e, id)->state, CS_STATE_OFFERED);
+
+    assert_int_equal(cs_engine_accept(f->e, &f->spec, id, f->now + 1000, NULL), CS_OK);
+    assert_int_equal(cs_engine_join(f->e, &f->clin, id, f->now + 1000, NULL), CS_OK);
+    f->store.fail = true;
+    cs_engine_disconnect(f->e, &f->clin, f->now + 2000);
+    assert_true(cs_engine_find(f->e, id)->participants[0].present);
+    cs_engine_tick(f->e, f->now + 2250);
+    assert_true(cs_engine_find(f->e, id)->participants[0].present);
+    f->store.fail = false;
+    cs_engine_tick(f->e, f->now + 2500);
+    const cs_consult_t *c = cs_engine_find(f->e, id);
+    assert_false(c->participants[0].present);
+    assert_int_equal(c->participants[0].left_at, f->now + 2500);
+    const cs_event_t *last = &f->store.events[f->store.n_events - 1];
+    assert_string_equal(last->kind, "left");
+    assert_string_equal(last->detail, "connection closed");
+
+    /* Refused again; back and in the room before the next tick: stays. */
+    assert_int_equal(cs_engine_connect(f->e, &f->clin, f->now + 3000), CS_OK);
+    assert_int_equal(cs_engine_join(f->e, &f->clin, id, f->now + 3000, NULL), CS_OK);
+    f->store.fail = true;
+    cs_engine_disconnect(f->e, &f->clin, f->now + 4000);
+    f->store.fail = false;
+    assert_int_equal(cs_engine_connect(f->e, &f->clin, f->now + 4100), CS_OK);
+    assert_int_equal(cs_engine_join(f->e, &f->clin, id, f->now + 4100, NULL), CS_OK);
+    int writes = f->store.consult_writes;
+    cs_engine_tick(f->e, f->now + 4250);
+    assert_true(cs_engine_find(f->e, id)->participants[0].present);
+    assert_int_equal(f->store.consult_writes, writes);
+}
+
 static void test_assign_route_decline(void **state)
 {
     fx_t *f = *state;
@@ -566,6 +617,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deadlines_escalate_and_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_join_leave_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage_failure_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage_refusals_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assign_route_decline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invites, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disconnect_marks_absent_and_offline, setup, teardown),
