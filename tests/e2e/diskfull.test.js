@@ -24,8 +24,9 @@
 // rule) holds the database's write lock for longer than the gateway waits for
 // one write. Media keeps flowing meanwhile; the stop cannot be stored at
 // first; once the lock goes it is stored and announced, and the consult's
-// recording is off, not "on" for ever; the pages, whose signalling went
-// unanswered all that time, rejoin and their call flows again.
+// recording is off, not "on" for ever; the pages' call flows on (or, if their
+// signalling went unanswered past the client's heartbeat, they rejoin and it
+// flows again).
 //
 // The gateway must exit 0 on SIGTERM at the end. The tmpfs is unmounted in
 // after(), whatever happened.
@@ -386,9 +387,9 @@ test('the disk fills while the database is locked: the stop is stored once the l
   assert.equal((await gw.metrics())['consilium_recording_capture_failures_total'], 2);
   const calls = await Promise.all(Object.values(pages).map((page) => rtpSnapshot(page).then((s) => s && `${s.ice}/${s.conn}`).catch((e) => e.message)));
   t.diagnostic(`the pages' calls (ice/connection) right after the lock: ${calls.join(', ')}`);
-  // The signalling thread waited for the database all that time, so the web
-  // client gave up on its heartbeat (no pong within 10 s) and rejoins: the
-  // call comes back by itself.
+  // The signalling thread waits a few seconds for the database now and then
+  // (gateway/storage/storage.c): the call flows on, or, should the web client
+  // have given up on its heartbeat (no pong within 10 s), it rejoins by itself.
   const back0 = Date.now();
   await Promise.all(Object.entries(pages).map(([label, page]) =>
     waitFlowing(page, { audio: 1, video: 1, timeout: REJOIN_WAIT, label: `${label} after the lock` })));
