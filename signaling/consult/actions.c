@@ -541,10 +541,9 @@ void leave_all(cs_engine_t *e, const cs_identity_t *actor, int64_t now)
     if (leave_rooms(e, actor, now) == CS_OK)
         return;
     /* A room left "present" would show someone who is gone: keep it to try
-     * again; with the list full, the oldest gives way. */
+     * again; with the list full (that many people gone while the database
+     * refused every write), the oldest gives way. */
     if (e->n_pending_leaves == MAX_PENDING_LEAVES) {
-        CS_LOGE("consult", "too many leaves waiting for the database: %s's is dropped",
-                e->pending_leaves[0].subject);
         memmove(&e->pending_leaves[0], &e->pending_leaves[1],
                 (MAX_PENDING_LEAVES - 1) * sizeof e->pending_leaves[0]);
         e->n_pending_leaves--;

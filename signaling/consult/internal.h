@@ -12,7 +12,7 @@
 
 #define MAX_DECLINED 16
 /* Leaves of closed connections the database refused, kept to try again. */
-#define MAX_PENDING_LEAVES 32
+#define MAX_PENDING_LEAVES 128
 
 /* A growable array of pointers with a hard cap. */
 typedef struct {
