@@ -254,23 +254,27 @@ static CURLcode perform(const cs_outbox_transport_t *t, CURL *e)
 }
 
 /* Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. */
-static int64_t retry_after(CURL *e)
+int64_t cs_outbox_retry_after_ms(const char *v, int64_t now_s)
 {
-    struct curl_header *h = NULL;
-    if (curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h->value)
-        return 0;
-    const char *v = h->value;
     int64_t s = -1;
     if (*v && strspn(v, "0123456789") == strlen(v)) {
         s = strlen(v) > 9 ? RETRY_AFTER_MAX_S : strtoll(v, NULL, 10);
     } else {
         time_t when = curl_getdate(v, NULL);
         if (when != -1)
-            s = (int64_t)when - (int64_t)time(NULL);
+            s = (int64_t)when - now_s;
     }
     if (s <= 0)
         return 0;
     return (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000;
+}
+
+static int64_t retry_after(CURL *e)
+{
+    struct curl_header *h = NULL;
+    if (curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h->value)
+        return 0;
+    return cs_outbox_retry_after_ms(h->value, (int64_t)time(NULL));
 }
 
 static void read_outcome(CURL *e, CURLcode result, const char *errbuf, cs_outbox_reply_t *rp)

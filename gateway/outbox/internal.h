@@ -73,6 +73,11 @@ void cs_outbox_reply_clear(cs_outbox_reply_t *rp);
 void cs_outbox_classify(const cs_outbox_reply_t *rp, const char *bundle, size_t bundle_len,
                         cs_outbox_result_t *res);
 
+/* Retry-After's value (delay-seconds or an HTTP-date, compared with now_s,
+ * seconds since the epoch) as ms to wait: 0 when absent, past or malformed,
+ * at most a day. */
+int64_t cs_outbox_retry_after_ms(const char *value, int64_t now_s);
+
 /* printf into a reason: cut to fit on a UTF-8 boundary, control characters
  * replaced by spaces (it is shown to people and written to logs). */
 void cs_outbox_reason(char reason[CS_OUTBOX_REASON_MAX], const char *fmt, ...)
@@ -95,6 +100,12 @@ typedef struct {
  * with reason ("token endpoint: ..."), or CS_ENOMEM. */
 int cs_outbox_smart_token(cs_outbox_smart_t *s, const cs_outbox_transport_t *t,
                           const char **token, char reason[CS_OUTBOX_REASON_MAX]);
+/* What the token endpoint's reply means (fetch's second half; separate so
+ * that it can be fuzzed): CS_OK when a 200 carried a usable bearer token,
+ * now cached in s (which must hold none), else CS_EAGAIN with reason, or
+ * CS_ENOMEM. */
+int cs_outbox_smart_answer(cs_outbox_smart_t *s, const cs_outbox_reply_t *rp,
+                           char reason[CS_OUTBOX_REASON_MAX]);
 /* Forgets the cached token (the record system said 401). */
 void cs_outbox_smart_drop(cs_outbox_smart_t *s);
 /* Frees everything, the configuration copies included. */

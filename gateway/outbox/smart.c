@@ -113,6 +113,20 @@ static int take_token(cs_outbox_smart_t *s, const cs_outbox_reply_t *rp,
     return rc;
 }
 
+int cs_outbox_smart_answer(cs_outbox_smart_t *s, const cs_outbox_reply_t *rp,
+                           char reason[CS_OUTBOX_REASON_MAX])
+{
+    if (rp->status == 0) {
+        cs_outbox_reason(reason, "token endpoint: %s", rp->error);
+        return CS_EAGAIN;
+    }
+    if (rp->status != 200) {
+        token_error(rp, reason);
+        return CS_EAGAIN;
+    }
+    return take_token(s, rp, reason);
+}
+
 static int fetch(cs_outbox_smart_t *s, const cs_outbox_transport_t *t,
                  char reason[CS_OUTBOX_REASON_MAX])
 {
@@ -138,15 +152,7 @@ static int fetch(cs_outbox_smart_t *s, const cs_outbox_transport_t *t,
     free(form);
     if (rc != CS_OK)
         return rc;
-    if (rp.status == 0) {
-        cs_outbox_reason(reason, "token endpoint: %s", rp.error);
-        rc = CS_EAGAIN;
-    } else if (rp.status != 200) {
-        token_error(&rp, reason);
-        rc = CS_EAGAIN;
-    } else {
-        rc = take_token(s, &rp, reason);
-    }
+    rc = cs_outbox_smart_answer(s, &rp, reason);
     cs_outbox_reply_clear(&rp);
     return rc;
 }

@@ -207,6 +207,28 @@ int cs_fhir_outcome(cs_http_response_t *resp, int status, const char *code,
  * its access_log row. Returns 1. */
 int cs_records_token_endpoint(cs_records_t *r, const cs_http_request_t *req,
                               const char *audience, int64_t now_ms, cs_http_response_t *resp);
+/* A token request's form (token.c; here for its fuzz target). */
+typedef struct {
+    char grant_type[64];
+    char assertion_type[96];
+    char scope[512];
+    char client_id[128];
+    char *assertion; /* points into the decoded copy of the body */
+    unsigned seen;   /* the parameters already given, to refuse repeats: bit k for
+                        grant_type, client_assertion_type, scope, client_id,
+                        client_assertion in that order */
+} cs_records_form_t;
+
+/* The request's body (copied into buf of size bytes, decoded there) as
+ * fields; false when malformed: empty, not shorter than size, a NUL, a pair
+ * without '=', a bad or %00 escape, a field given twice or too long for its
+ * buffer. Unknown fields are ignored (OAuth2). */
+bool cs_records_form_parse(const cs_http_request_t *req, char *buf, size_t size,
+                           cs_records_form_t *f);
+/* The types (1u << cs_fhir_type_t) a scope parameter lets a client write:
+ * system/<Type|*>.<permissions that create or update>; given false (no scope
+ * parameter): every type. */
+unsigned cs_records_scope_types(const char *scope, bool given);
 /* The types a live access token may write, or 0 when it is not one. */
 unsigned cs_records_token_check(cs_records_t *r, const char *token, int64_t now_ms);
 /* A PEM public key a SMART client may sign with: EC P-384 or RSA >= 2048 bits. */

@@ -26,15 +26,6 @@
 
 #define JWT_BEARER "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-typedef struct {
-    char grant_type[64];
-    char assertion_type[96];
-    char scope[512];
-    char client_id[128];
-    char *assertion; /* points into the decoded copy of the body */
-    unsigned seen;   /* the parameters already given, to refuse repeats */
-} form_t;
-
 bool cs_records_same(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -67,7 +58,7 @@ static bool form_decode(char *s)
     return true;
 }
 
-static bool form_field(form_t *f, const char *name, char *value)
+static bool form_field(cs_records_form_t *f, const char *name, char *value)
 {
     static const char *const names[] = {"grant_type", "client_assertion_type", "scope", "client_id",
                                         "client_assertion"};
@@ -89,8 +80,8 @@ static bool form_field(form_t *f, const char *name, char *value)
     return cs_strlcpy(dst[k], value, cap[k]) < cap[k];
 }
 
-/* The body (copied into buf, bounded) as fields; false when malformed. */
-static bool form_parse(const cs_http_request_t *req, char *buf, size_t size, form_t *f)
+bool cs_records_form_parse(const cs_http_request_t *req, char *buf, size_t size,
+                           cs_records_form_t *f)
 {
     memset(f, 0, sizeof *f);
     if (!req->body || req->body_len == 0 || req->body_len >= size ||
@@ -134,13 +125,12 @@ static bool writes(const char *perm)
     return cu;
 }
 
-/* The types the scopes let a client write; absent scope: everything. */
-static unsigned granted(const char *scope, bool given)
+unsigned cs_records_scope_types(const char *scope, bool given)
 {
     if (!given)
         return CS_FHIR_ALL_TYPES;
     unsigned types = 0;
-    char buf[sizeof((form_t *)0)->scope];
+    char buf[sizeof((cs_records_form_t *)0)->scope];
     cs_strlcpy(buf, scope, sizeof buf);
     for (char *save = NULL, *s = strtok_r(buf, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
         char *dot = strrchr(s, '.');
@@ -246,12 +236,12 @@ static bool form_type(const char *ctype)
 
 /* The request's checks up to a verified, unused assertion; 0 or a reply. */
 static int check(cs_records_t *r, const cs_http_request_t *req, const char *audience,
-                 int64_t now_ms, form_t *f, char *buf, size_t size, unsigned *types,
+                 int64_t now_ms, cs_records_form_t *f, char *buf, size_t size, unsigned *types,
                  cs_http_response_t *resp)
 {
     if (!r->client_id)
         return oauth_reply(resp, 400, "invalid_client", "no SMART client is configured here");
-    if (!form_type(req->content_type) || !form_parse(req, buf, size, f))
+    if (!form_type(req->content_type) || !cs_records_form_parse(req, buf, size, f))
         return oauth_reply(resp, 400, "invalid_request",
                            "send a form (application/x-www-form-urlencoded), each field once");
     if (strcmp(f->grant_type, "client_credentials") != 0)
@@ -262,7 +252,7 @@ static int check(cs_records_t *r, const cs_http_request_t *req, const char *audi
                            "client_assertion_type must be " JWT_BEARER ", with a client_assertion");
     if (f->client_id[0] && strcmp(f->client_id, r->client_id) != 0)
         return oauth_reply(resp, 400, "invalid_client", "unknown client_id");
-    if (!(*types = granted(f->scope, f->seen & 4)))
+    if (!(*types = cs_records_scope_types(f->scope, f->seen & 4)))
         return oauth_reply(resp, 400, "invalid_scope",
                            "grantable scopes: system/*.write or system/<Type>.write");
     char jti[65];
@@ -291,7 +281,7 @@ int cs_records_token_endpoint(cs_records_t *r, const cs_http_request_t *req, con
                               int64_t now_ms, cs_http_response_t *resp)
 {
     char *buf = malloc(CS_RECORDS_MAX_FORM);
-    form_t f;
+    cs_records_form_t f;
     unsigned types = 0;
     memset(&f, 0, sizeof f);
     int done = buf ? check(r, req, audience, now_ms, &f, buf, CS_RECORDS_MAX_FORM, &types, resp)
