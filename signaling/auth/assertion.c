@@ -388,13 +388,16 @@ static int verify(const char *pem, const char *t, const char *client_id, const c
 {
     if (!t || !id_ok(client_id) || !id_ok(audience) || now_ms < 0)
         return fail(why, CS_EINVAL, "invalid arguments");
+    /* The shape first: anyone may post an assertion, and parsing the
+     * client's PEM key costs milliseconds that garbage should not buy. */
+    size_t dot[2] = {0, 0};
+    int rc = check_shape(t, dot, why);
+    if (rc != CS_OK)
+        return rc;
     client_key_t key = {0};
     if (load_key(pem, false, &key) != CS_OK)
         return fail(why, CS_EINVAL, "the client's public key is not EC P-384 or RSA");
-    size_t dot[2] = {0, 0};
-    int rc = check_shape(t, dot, why);
-    if (rc == CS_OK)
-        rc = check_header(t, dot[0], &key, why);
+    rc = check_header(t, dot[0], &key, why);
     if (rc == CS_OK)
         rc = check_signature_encoding(t + dot[1] + 1, &key, why);
     if (rc == CS_OK)

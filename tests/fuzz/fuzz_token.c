@@ -33,7 +33,7 @@
 #include "common/common.h"
 #include "signaling/auth/auth.h"
 
-#define FUZZ_NOW_MS 1795000000000LL /* 2026-11-18T09:46:40Z */
+#define FUZZ_NOW_MS 1795000000000LL /* 2026-11-18T11:06:40Z */
 
 static const char hs256_secret[] = "consilium-fuzz-hs256-secret-0123456789";
 
