@@ -199,18 +199,6 @@ static EVP_PKEY *ec_key(void)
     return key;
 }
 
-/* base64url without padding of len bytes at out + at; returns the new end. */
-static size_t put_b64url(char *out, size_t at, size_t cap, const void *data, size_t len)
-{
-    CHECK(cs_base64_encode(data, len, out + at, cap - at) == CS_OK);
-    size_t end = at + strlen(out + at);
-    while (end > at && out[end - 1] == '=')
-        end--;
-    for (size_t i = at; i < end; i++)
-        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-    out[end] = '\0';
-    return end;
-}
 
 /* ES384's signature: R || S, 48 bytes each (RFC 7518 §3.4). */
 static void sign_es384(const char *input, size_t len, unsigned char sig[96])
@@ -241,13 +229,13 @@ static char *signed_token(const uint8_t *data, size_t size)
     size_t cap = cs_base64_size(hlen) + cs_base64_size(clen) + cs_base64_size(96) + 3;
     char *t = malloc(cap);
     CHECK(t);
-    size_t n = put_b64url(t, 0, cap, h, hlen);
+    size_t n = fuzz_put_b64url(t, 0, cap, h, hlen);
     t[n++] = '.';
-    n = put_b64url(t, n, cap, c, clen);
+    n = fuzz_put_b64url(t, n, cap, c, clen);
     unsigned char sig[96];
     sign_es384(t, n, sig);
     t[n++] = '.';
-    put_b64url(t, n, cap, sig, sizeof sig);
+    fuzz_put_b64url(t, n, cap, sig, sizeof sig);
     return t;
 }
 

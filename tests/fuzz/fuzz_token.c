@@ -110,21 +110,6 @@ static void check_remint(const cs_identity_t *id)
             abort();
 }
 
-/* base64url without padding (RFC 7515 §2) of len bytes at out + at;
- * returns the new end. out has room for it (cs_base64_size). */
-static size_t put_b64url(char *out, size_t at, size_t cap, const void *data, size_t len)
-{
-    if (cs_base64_encode(data, len, out + at, cap - at) != CS_OK)
-        abort();
-    size_t end = at + strlen(out + at);
-    while (end > at && out[end - 1] == '=')
-        end--;
-    for (size_t i = at; i < end; i++)
-        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-    out[end] = '\0';
-    return end;
-}
-
 /* header.claims.signature, signed with the HS256 secret. */
 static char *signed_token(const uint8_t *claims, size_t size)
 {
@@ -133,16 +118,16 @@ static char *signed_token(const uint8_t *claims, size_t size)
     char *t = malloc(cap);
     if (!t)
         return NULL;
-    size_t n = put_b64url(t, 0, cap, header, sizeof header - 1);
+    size_t n = fuzz_put_b64url(t, 0, cap, header, sizeof header - 1);
     t[n++] = '.';
-    n = put_b64url(t, n, cap, claims, size);
+    n = fuzz_put_b64url(t, n, cap, claims, size);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
     if (!HMAC(EVP_sha256(), hs256_secret, sizeof hs256_secret - 1, (const unsigned char *)t, n,
               mac, &mac_len))
         abort();
     t[n++] = '.';
-    put_b64url(t, n, cap, mac, mac_len);
+    fuzz_put_b64url(t, n, cap, mac, mac_len);
     return t;
 }
 
