@@ -843,6 +843,16 @@ static void *locker_main(void *arg)
     return NULL;
 }
 
+/* Starts lk's thread and returns once it holds the lock. */
+static pthread_t lock_for(locker_t *lk)
+{
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, locker_main, lk), 0);
+    while (!atomic_load(&lk->locked))
+        sqlite3_sleep(1);
+    return th;
+}
+
 static void test_concurrent_writer(void **state)
 {
     fixture_t *f = *state;
@@ -852,10 +862,7 @@ static void test_concurrent_writer(void **state)
     assert_int_equal(save(f, &c, NULL), CS_OK);
 
     locker_t lk = {.path = f->path};
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, locker_main, &lk), 0);
-    while (!atomic_load(&lk.locked))
-        sqlite3_sleep(1);
+    pthread_t th = lock_for(&lk);
     c.state = CS_STATE_OFFERED;
     make_event(&ev, ID_A, "state", CS_STATE_REQUESTED, CS_STATE_OFFERED, NOW_MS + 1);
     assert_int_equal(save(f, &c, &ev), CS_OK);
@@ -882,10 +889,7 @@ static void test_lock_outlives_the_wait(void **state)
     assert_int_equal(save(f, &c, NULL), CS_OK);
 
     locker_t lk = {.path = f->path, .hold_ms = 5000};
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, locker_main, &lk), 0);
-    while (!atomic_load(&lk.locked))
-        sqlite3_sleep(1);
+    pthread_t th = lock_for(&lk);
     c.state = CS_STATE_OFFERED;
     make_event(&ev, ID_A, "state", CS_STATE_REQUESTED, CS_STATE_OFFERED, NOW_MS + 1);
     assert_int_equal(save(f, &c, &ev), CS_ESTORAGE);
