@@ -35,9 +35,10 @@ import {
   Gateway, BIN, HOST, cleanup, consultRequest, okConsult, apiRequest, tempDir, freePort, sleep,
 } from '../lib/gateway.js';
 import { FFMPEG, FFPROBE, executable, probe, countVideoFrames } from '../lib/avfile.js';
-import { openBrowser, closeBrowsers, pageProblems, WEB_ROOT, CHROMIUM } from './lib/browser.js';
-import { waitFlowing, until } from './lib/media.js';
+import { closeBrowsers, pageProblems, WEB_ROOT, CHROMIUM } from './lib/browser.js';
+import { until } from './lib/media.js';
 import { USERS, PATIENT } from './lib/people.js';
+import { newConsult, joinCall, pagesFlowing, serverConsult, recordingFile, captureTaking, phases } from './lib/call.js';
 
 const WAIT = 30000;                 // UI steps; the machine may be busy (and ASan slow)
 const MEDIA_WAIT = 30000;
@@ -61,15 +62,6 @@ const SKIP = missing.length ? `needs ${missing.join(', ')}: apt-get install -y c
 let work;               // temp folder: A's and B's data, the shared records token, the download
 const clients = [];
 
-/** Where the test spends its time, for the report only: lap('name') after each phase. */
-function phases() {
-  const laps = [];
-  let last = Date.now();
-  const lap = (name) => { const now = Date.now(); laps.push(`${name} ${((now - last) / 1000).toFixed(1)} s`); last = now; };
-  lap.toString = () => laps.join(', ');
-  return lap;
-}
-
 /** Gateway A: the web client, media on loopback, documents owed to B's record store
  *  (quick retries, so delivery follows soon after B is up); its own store off. */
 function startA({ dataDir, port, bPort, tokenFile }) {
@@ -88,26 +80,7 @@ function startB({ dataDir, port, tokenFile }) {
   return Gateway.start({ dataDir, port, timeout: START_WAIT, set: { 'records.token_file': tokenFile } });
 }
 
-/** The consult as the server has it now (sync). */
-async function serverConsult(client, id) {
-  const state = await client.request({ type: 'sync' });
-  assert.equal(state.type, 'state', JSON.stringify(state).slice(0, 300));
-  return state.consults.find((c) => c.id === id);
-}
-
-/** A participant's page, signed in with their link, in the room with the call's peer connection. */
-async function joinCall(gw, who, token) {
-  const page = await openBrowser(`crash-${who}`, { secrets: [token] });
-  await page.goto(`${gw.httpUrl}/#token=${token}`);
-  await page.locator('#hdr-conn[data-state="open"]').waitFor({ timeout: WAIT });
-  await page.getByRole('button', { name: `Join: ${PATIENT}` }).first().click({ timeout: WAIT });
-  await page.locator('.room-status').getByText('You are in the room.').waitFor({ timeout: WAIT });
-  await page.waitForFunction(() => !!window.consiliumCall?.pc, null, { timeout: WAIT });
-  return page;
-}
-
-const flowing = (pages, when) => Promise.all(Object.entries(pages).map(([label, page]) =>
-  waitFlowing(page, { audio: 1, video: 1, timeout: MEDIA_WAIT, label: `${label} ${when}` })));
+const flowing = (pages, when) => pagesFlowing(pages, { timeout: MEDIA_WAIT, when });
 
 /** The page's current local ICE ufrag: a new one means a new offer of a new peer connection. */
 const ufragOf = (page) => page.evaluate(() => /^a=ice-ufrag:(\S+)/m.exec(window.consiliumCall?.pc?.localDescription?.sdp || '')?.[1] || null);
@@ -120,13 +93,9 @@ async function recordCall(gw, pages, spec, consultId) {
   await dialog.getByRole('button', { name: 'I consent' }).click({ timeout: WAIT });
   await dialog.waitFor({ state: 'hidden', timeout: WAIT });
   for (const page of Object.values(pages)) await page.locator('.rec-bar[data-state="on"]').waitFor({ state: 'attached', timeout: WAIT });
-  const rec = (await serverConsult(spec, consultId)).recording;
-  assert.equal(rec?.state, 'on', JSON.stringify(rec));
-  const file = rec.files.at(-1);
-  assert.equal(file.state, 'recording');
+  const file = recordingFile((await serverConsult(spec, consultId)).recording);
   assert.equal(typeof file.started_at, 'number');
-  await until(async () => (await gw.metrics()).consilium_recording_capture_packets > 100,
-    { timeout: WAIT, what: 'the capture to take packets (consilium_recording_capture_packets)' });
+  await captureTaking(gw, { timeout: WAIT });
   return file;
 }
 
@@ -182,14 +151,14 @@ test('kill -9 mid-consult: queue kept, pages reconnect and the call resumes, the
   const aPort = a.port;
 
   // ---- before the crash ----------------------------------------------------------------------
-  // The consult, requested and accepted over WebSockets; both join in their pages.
-  const spec = await a.connectAs(USERS.specialist);
-  const clin = await a.connectAs(USERS.clinician);
+  // The consult, requested and accepted over WebSockets (the second clinician,
+  // whose request will wait, is connected first); both join in their pages.
   const clin2 = await a.connectAs(SECOND_CLINICIAN);
-  clients.push(spec, clin, clin2);
-  const consult = okConsult(await clin.request(consultRequest({ patient: { id: PATIENT_ID, name: PATIENT, birth_date: '1956-03-02' } })));
-  okConsult(await spec.request({ type: 'consult.accept', consult_id: consult.id }));
-  const [clinician, specialist] = await Promise.all([joinCall(a, 'clinician', clin.token), joinCall(a, 'specialist', spec.token)]);
+  clients.push(clin2);
+  const consult = await newConsult(a, clients, { id: PATIENT_ID, name: PATIENT, birth_date: '1956-03-02' });
+  const { spec } = consult;
+  const [clinician, specialist] = await Promise.all([joinCall(a, 'crash-clinician', consult.clin.token, { timeout: WAIT }),
+    joinCall(a, 'crash-specialist', spec.token, { timeout: WAIT })]);
   const pages = { clinician, specialist };
   await flowing(pages, 'before the kill');
   lap('call up');

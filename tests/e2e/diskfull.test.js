@@ -43,11 +43,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Gateway, BIN, cleanup, consultRequest, okConsult, apiRequest, tempDir, sleep } from '../lib/gateway.js';
+import { Gateway, BIN, cleanup, okConsult, apiRequest, tempDir, sleep } from '../lib/gateway.js';
 import { FFMPEG, FFPROBE, executable, makeTone, probe } from '../lib/avfile.js';
-import { openBrowser, closeBrowsers, pageProblems, WEB_ROOT, CHROMIUM } from './lib/browser.js';
-import { rtpSnapshot, waitFlowing, until } from './lib/media.js';
-import { USERS, PATIENT } from './lib/people.js';
+import { closeBrowsers, pageProblems, WEB_ROOT, CHROMIUM } from './lib/browser.js';
+import { rtpSnapshot, until } from './lib/media.js';
+import { newConsult, joinCall, pagesFlowing, serverConsult, recordingFile, captureTaking } from './lib/call.js';
 
 const WAIT = 30000;                 // UI steps; the machine may be busy
 const MEDIA_WAIT = 25000;
@@ -101,35 +101,17 @@ function startGateway() {
   return Gateway.start({ set: { web_root: WEB_ROOT, 'media.addresses': '127.0.0.1', 'recording.dir': mnt }, timeout: 10000 });
 }
 
-/** Over WebSockets from node: a realtime consult requested and accepted. */
-async function newConsult() {
-  const spec = await gw.connectAs(USERS.specialist);
-  const clin = await gw.connectAs(USERS.clinician);
-  clients.push(spec, clin);
-  const c = okConsult(await clin.request(consultRequest({ patient: { id: 'SNILS 112-233-445 95', name: PATIENT, birth_date: '1956-03-02' } })));
-  okConsult(await spec.request({ type: 'consult.accept', consult_id: c.id }));
-  return { id: c.id, spec, clin };
-}
+const flowing = (pages) => pagesFlowing(pages, { timeout: MEDIA_WAIT });
 
-/** A participant's page with their tone as microphone, joined to the call in the web client. */
-async function joinCall(who, token) {
-  const page = await openBrowser(`diskfull-${who}`, { secrets: [token], args: [`--use-file-for-fake-audio-capture=${wavs[who]}`] });
-  await page.goto(`${gw.httpUrl}/#token=${token}`);
-  await page.locator('#hdr-conn[data-state="open"]').waitFor({ timeout: WAIT });
-  await page.getByRole('button', { name: `Join: ${PATIENT}` }).first().click({ timeout: WAIT });
-  await page.locator('.room-status').getByText('You are in the room.').waitFor({ timeout: WAIT });
-  await page.waitForFunction(() => !!window.consiliumCall?.pc, null, { timeout: WAIT });
-  return page;
-}
-
-const flowing = (pages) => Promise.all(Object.entries(pages).map(([label, page]) =>
-  waitFlowing(page, { audio: 1, video: 1, timeout: MEDIA_WAIT, label })));
-
-/** The gateway, a consult and both participants in its call: { consult, pages }. */
+/** The gateway, a consult (requested and accepted over WebSockets from node)
+ *  and both participants in its call, each page with their tone as
+ *  microphone: { consult, pages }. */
 async function setUpCall() {
   gw = await startGateway();
-  const consult = await newConsult();
-  const [clinician, specialist] = await Promise.all([joinCall('clinician', consult.clin.token), joinCall('specialist', consult.spec.token)]);
+  const consult = await newConsult(gw, clients);
+  const join = (who) => joinCall(gw, `diskfull-${who}`, consult.tokens[who],
+    { args: [`--use-file-for-fake-audio-capture=${wavs[who]}`], timeout: WAIT });
+  const [clinician, specialist] = await Promise.all([join('clinician'), join('specialist')]);
   const pages = { clinician, specialist };
   await flowing(pages);
   return { consult, pages };
@@ -166,13 +148,6 @@ async function lockDb(db) {
   return { proc, done, get holding() { return proc.exitCode === null && proc.signalCode === null; } };
 }
 
-/** The consult as the server has it now (sync). */
-async function serverConsult(client, id) {
-  const state = await client.request({ type: 'sync' });
-  assert.equal(state.type, 'state', JSON.stringify(state).slice(0, 300));
-  return state.consults.find((c) => c.id === id);
-}
-
 /** Asks to record; the clinician consents when asked (a consent holds for the
  *  consult). Resolves the new file once the capture takes the call's packets. */
 async function startRecording(consult) {
@@ -180,13 +155,17 @@ async function startRecording(consult) {
   if (rec?.state === 'consent') {
     rec = okConsult(await consult.clin.request({ type: 'recording.consent', consult_id: consult.id, consent: true })).recording;
   }
-  assert.equal(rec?.state, 'on', JSON.stringify(rec));
-  const file = rec.files.at(-1);
-  assert.equal(file.state, 'recording');
-  await until(async () => (await gw.metrics()).consilium_recording_capture_packets > 100,
-    { timeout: WAIT, what: 'the capture to take packets (consilium_recording_capture_packets)' });
+  const file = recordingFile(rec);
+  await captureTaking(gw, { timeout: WAIT });
   return file;
 }
+
+/** The consult.updated that tells a participant, unasked, that the recording
+ *  of the file is off and the file incomplete. */
+const stoppedNotice = (c, consultId, fileId) => c.nextNotice('consult.updated', {
+  consultId, timeout: FULL_WAIT,
+  where: (m) => m.consult.recording?.state === 'off' && m.consult.recording.files.some((f) => f.id === fileId && f.incomplete),
+});
 
 /** Polls until the file leaves recording/queued/processing: the file. */
 async function settled(client, consultId, fileId) {
@@ -258,11 +237,7 @@ test('the disk fills during a recording: the consult goes on, the file is incomp
   }
 
   // The disk fills: each participant is told, unasked, that recording stopped and why.
-  const stoppedNotice = (c) => c.nextNotice('consult.updated', {
-    consultId: consult.id, timeout: FULL_WAIT,
-    where: (m) => m.consult.recording?.state === 'off' && m.consult.recording.files.some((f) => f.id === started.id && f.incomplete),
-  });
-  const [toSpec, toClin] = await Promise.all([stoppedNotice(consult.spec), stoppedNotice(consult.clin)]);
+  const [toSpec, toClin] = await Promise.all([stoppedNotice(consult.spec, consult.id, started.id), stoppedNotice(consult.clin, consult.id, started.id)]);
   const fullAfterMs = Date.now() - startedAt;
   const m = await gw.metrics();
   t.diagnostic(`the disk filled ${fullAfterMs} ms after the recording started (about ${Math.round(FREE_BYTES / fullAfterMs)} kB/s of capture); free now ${free()} bytes`);
@@ -367,11 +342,7 @@ test('the disk fills while the database is locked: the stop is stored once the l
   const releasedAt = Date.now();
 
   // The stop is stored and announced once the database is free again.
-  const stoppedNotice = (c) => c.nextNotice('consult.updated', {
-    consultId: consult.id, timeout: FULL_WAIT,
-    where: (m) => m.consult.recording?.state === 'off' && m.consult.recording.files.some((f) => f.id === started.id && f.incomplete),
-  });
-  const notices = await Promise.all([stoppedNotice(consult.spec), stoppedNotice(consult.clin)]);
+  const notices = await Promise.all([stoppedNotice(consult.spec, consult.id, started.id), stoppedNotice(consult.clin, consult.id, started.id)]);
   const retries = gw.stderr.split('\n').filter((l) => l.includes('the stop could not be stored yet')).length;
   t.diagnostic(`lock held ${released.heldMs} ms, ${releasedAt - fullAt} ms of it after the disk filled; the stop announced ${Date.now() - releasedAt} ms after the release; ` +
     `tries to store it that gave up while the lock was held: ${retries}`);
@@ -391,8 +362,7 @@ test('the disk fills while the database is locked: the stop is stored once the l
   // (gateway/storage/storage.c): the call flows on, or, should the web client
   // have given up on its heartbeat (no pong within 10 s), it rejoins by itself.
   const back0 = Date.now();
-  await Promise.all(Object.entries(pages).map(([label, page]) =>
-    waitFlowing(page, { audio: 1, video: 1, timeout: REJOIN_WAIT, label: `${label} after the lock` })));
+  await pagesFlowing(pages, { timeout: REJOIN_WAIT, when: 'after the lock' });
   t.diagnostic(`both pages' media flowed again ${Date.now() - back0} ms after that`);
 
   const last = await settled(consult.spec, consult.id, started.id);

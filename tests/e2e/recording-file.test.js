@@ -35,12 +35,13 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Gateway, BIN, cleanup, consultRequest, okConsult, apiRequest, tempDir, sleep } from '../lib/gateway.js';
+import { Gateway, BIN, cleanup, okConsult, apiRequest, tempDir, sleep } from '../lib/gateway.js';
 import { FFMPEG, FFPROBE, executable, makeTone, probe, countVideoFrames, decodeAudio, toneAmplitude,
   greyFrame, columns, meanDifference } from '../lib/avfile.js';
-import { openBrowser, closeBrowsers, pageProblems, WEB_ROOT, CHROMIUM } from './lib/browser.js';
-import { waitFlowing, until } from './lib/media.js';
-import { USERS, PATIENT } from './lib/people.js';
+import { closeBrowsers, pageProblems, WEB_ROOT, CHROMIUM } from './lib/browser.js';
+import { until } from './lib/media.js';
+import { USERS } from './lib/people.js';
+import { newConsult, joinCall, pagesFlowing, serverConsult, recordingFile, captureTaking, phases } from './lib/call.js';
 
 const WAIT = 30000;              // UI steps; the machine may be busy
 const MEDIA_WAIT = 25000;
@@ -66,36 +67,12 @@ function startGateway(opts = {}) {
   return Gateway.start({ ...opts, set: { web_root: WEB_ROOT, 'media.addresses': '127.0.0.1' }, timeout: 10000 });
 }
 
-/** Over WebSockets from node: a realtime consult requested and accepted; the two
- *  clients stay open for the recording messages. */
-async function newConsult(gw) {
-  const spec = await gw.connectAs(USERS.specialist);
-  const clin = await gw.connectAs(USERS.clinician);
-  clients.push(spec, clin);
-  const c = okConsult(await clin.request(consultRequest({ patient: { id: 'SNILS 112-233-445 95', name: PATIENT, birth_date: '1956-03-02' } })));
-  okConsult(await spec.request({ type: 'consult.accept', consult_id: c.id }));
-  return { id: c.id, spec, clin };
-}
-
-/** A participant's page with their tone as microphone, joined to the call in the web client. */
-async function joinCall(gw, who, token) {
-  const page = await openBrowser(`rec-${who}`, { secrets: [token], args: [`--use-file-for-fake-audio-capture=${wavs[who]}`] });
-  await page.goto(`${gw.httpUrl}/#token=${token}`);
-  await page.locator('#hdr-conn[data-state="open"]').waitFor({ timeout: WAIT });
-  await page.getByRole('button', { name: `Join: ${PATIENT}` }).first().click({ timeout: WAIT });
-  await page.locator('.room-status').getByText('You are in the room.').waitFor({ timeout: WAIT });
-  await page.waitForFunction(() => !!window.consiliumCall?.pc, null, { timeout: WAIT }).catch(async (e) => {
-    const said = await page.evaluate(() => [...document.querySelectorAll('.room-status, .media-status, .media-notices')]
-      .map((el) => el.textContent.trim()).join(' | ')).catch(() => '');
-    throw new Error(`${who}: no call in the page (${e.message}); the page says: ${said}`);
-  });
-  return page;
-}
-
-/** Both pages in the call, seeing and hearing each other (lap: see phases()). */
+/** Both pages in the call, each with their tone as microphone, seeing and
+ *  hearing each other (lap: see phases()). */
 async function callOf(gw, consult, lap) {
-  const [clinician, specialist] = await Promise.all([joinCall(gw, 'clinician', consult.clin.token),
-    joinCall(gw, 'specialist', consult.spec.token)]);
+  const join = (who) => joinCall(gw, `rec-${who}`, consult.tokens[who],
+    { args: [`--use-file-for-fake-audio-capture=${wavs[who]}`], timeout: WAIT });
+  const [clinician, specialist] = await Promise.all([join('clinician'), join('specialist')]);
   const pages = { clinician, specialist };
   lap('both joined');
   await flowing(pages);
@@ -103,13 +80,14 @@ async function callOf(gw, consult, lap) {
   return pages;
 }
 
-const flowing = (pages) => Promise.all(Object.entries(pages).map(([label, page]) =>
-  waitFlowing(page, { audio: 1, video: 1, timeout: MEDIA_WAIT, label })));
+const flowing = (pages) => pagesFlowing(pages, { timeout: MEDIA_WAIT });
 
-/** A gateway, a consult and both participants in its call: { gw, consult, pages }. */
+/** A gateway, a consult (requested and accepted over WebSockets from node; the
+ *  two clients stay open for the recording messages) and both participants in
+ *  its call: { gw, consult, pages }. */
 async function setUpCall(lap) {
   const gw = await startGateway();
-  const consult = await newConsult(gw);
+  const consult = await newConsult(gw, clients);
   lap('gateway and consult');
   return { gw, consult, pages: await callOf(gw, consult, lap) };
 }
@@ -126,13 +104,9 @@ async function startRecording(gw, consult) {
     assert.equal(rec.consents.find((k) => k.subject === USERS.clinician.subject)?.answer, 'pending', JSON.stringify(rec));
     rec = okConsult(await consult.clin.request({ type: 'recording.consent', consult_id: consult.id, consent: true })).recording;
   }
-  assert.equal(rec?.state, 'on', JSON.stringify(rec));
-  const file = rec.files.at(-1);
-  assert.equal(file.state, 'recording');
+  const file = recordingFile(rec);
   assert.equal(typeof file.started_at, 'number');
-  // The capture takes the call's packets (the gateway's own count, not a timing).
-  await until(async () => (await gw.metrics()).consilium_recording_capture_packets > 100,
-    { timeout: WAIT, what: 'the capture to take packets (consilium_recording_capture_packets)' });
+  await captureTaking(gw, { timeout: WAIT });
   return file;
 }
 
@@ -154,13 +128,6 @@ async function videoRates(pages) {
   return JSON.stringify(out);
 }
 
-/** The consult as the server has it now (sync). */
-async function serverConsult(client, id) {
-  const state = await client.request({ type: 'sync' });
-  assert.equal(state.type, 'state', JSON.stringify(state).slice(0, 300));
-  return state.consults.find((c) => c.id === id);
-}
-
 /** Polls until the file is ready (failing at once if it fails): { file, states seen, ms waited }. */
 async function waitReady(client, consultId, fileId) {
   const seen = [];
@@ -177,15 +144,6 @@ async function waitReady(client, consultId, fileId) {
 }
 
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
-
-/** Where a test spends its time, for the report only: lap('name') after each phase. */
-function phases() {
-  const laps = [];
-  let last = Date.now();
-  const lap = (name) => { const now = Date.now(); laps.push(`${name} ${((now - last) / 1000).toFixed(1)} s`); last = now; };
-  lap.toString = () => laps.join(', ');
-  return lap;
-}
 
 /** GET of a recording with the user's token; asserts 200 WebM; returns the bytes, kept in a file too. */
 async function download(gw, fileId, token, name) {

@@ -26,10 +26,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Gateway, BIN, cleanup, consultRequest, okConsult, sleep } from '../lib/gateway.js';
+import { Gateway, BIN, cleanup, okConsult, sleep } from '../lib/gateway.js';
 import { openBrowser, closeBrowsers, pageProblems, WEB_ROOT, CHROMIUM } from './lib/browser.js';
-import { waitFlowing, until } from './lib/media.js';
+import { until } from './lib/media.js';
 import { USERS, PATIENT } from './lib/people.js';
+import { newConsult, pagesFlowing, serverConsult } from './lib/call.js';
 
 const WAIT = 15000;
 const MEDIA_WAIT = 25000;
@@ -41,24 +42,6 @@ const clients = [];
 
 async function shot(page, name) {
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-}
-
-/** Over WebSockets from node: a realtime consult requested by the clinician and accepted by
- *  the specialist. Returns {id, tokens}. */
-async function newConsult() {
-  const spec = await gw.connectAs(USERS.specialist);
-  const clin = await gw.connectAs(USERS.clinician);
-  clients.push(spec, clin);
-  const c = okConsult(await clin.request(consultRequest({ patient: { id: 'SNILS 112-233-445 95', name: PATIENT, birth_date: '1956-03-02' } })));
-  okConsult(await spec.request({ type: 'consult.accept', consult_id: c.id }));
-  return { id: c.id, clin, spec, tokens: { clinician: clin.token, specialist: spec.token } };
-}
-
-/** The consult as the server has it now (sync over a node WebSocket). */
-async function serverConsult(client, id) {
-  const state = await client.request({ type: 'sync' });
-  assert.equal(state.type, 'state', JSON.stringify(state).slice(0, 300));
-  return state.consults.find((c) => c.id === id);
 }
 
 /** A participant's browser, signed in with their link, on their list. */
@@ -116,16 +99,13 @@ test('(1) consent from everyone, the mark for all, a late joiner asked, the reco
 });
 
 async function recordWithConsent() {
-  const consult = await newConsult();
+  const consult = await newConsult(gw, clients);
   const invite = await consult.clin.request({ type: 'consult.invite', consult_id: consult.id, role: 'patient', name: PATIENT });
   assert.equal(invite.type, 'invite', JSON.stringify(invite));
 
   const clin = await joinCall('clinician', { token: consult.tokens.clinician });
   const spec = await joinCall('specialist', { token: consult.tokens.specialist });
-  await Promise.all([
-    waitFlowing(clin, { audio: 1, video: 1, timeout: MEDIA_WAIT, label: 'clinician' }),
-    waitFlowing(spec, { audio: 1, video: 1, timeout: MEDIA_WAIT, label: 'specialist' }),
-  ]);
+  await pagesFlowing({ clinician: clin, specialist: spec }, { timeout: MEDIA_WAIT });
   const coordToken = gw.token(USERS.coordinator);
   const coord = await openBrowser('coordinator', { locale: 'ru-RU', secrets: [coordToken] });
   await coord.goto(`${gw.httpUrl}/#token=${coordToken}`);
@@ -236,13 +216,10 @@ async function recordWithConsent() {
 }
 
 test('(2) a refusal: nothing is recorded', { timeout: 120000 }, async () => {
-  const consult = await newConsult();
+  const consult = await newConsult(gw, clients);
   const clin = await joinCall('clinician-2', { token: consult.tokens.clinician });
   const spec = await joinCall('specialist-2', { token: consult.tokens.specialist });
-  await Promise.all([
-    waitFlowing(clin, { audio: 1, video: 1, timeout: MEDIA_WAIT, label: 'clinician' }),
-    waitFlowing(spec, { audio: 1, video: 1, timeout: MEDIA_WAIT, label: 'specialist' }),
-  ]);
+  await pagesFlowing({ clinician: clin, specialist: spec }, { timeout: MEDIA_WAIT });
   await spec.getByRole('button', { name: 'Записать консультацию' }).click();
   const dialog = consentDialog(clin, 'Запись консультации');
   await dialog.waitFor({ timeout: WAIT });
