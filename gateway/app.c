@@ -337,12 +337,20 @@ void cs_app_free(cs_app_t *app)
     memset(app, 0, sizeof *app);
 }
 
-const cs_consult_t *cs_app_consult(cs_app_t *app, const char *id, cs_consult_t *scratch)
+int cs_app_may_see_consult(cs_app_t *app, const cs_identity_t *who, const char *id)
 {
     const cs_consult_t *c = cs_engine_find(app->engine, id);
-    if (!c && cs_storage_consult_get(app->storage, id, scratch) == CS_OK)
-        c = scratch;
-    return c;
+    if (c)
+        return cs_engine_may_see(app->engine, who, c) ? CS_OK : CS_ENOTFOUND;
+    cs_consult_t *stored = malloc(sizeof *stored);   /* ~10 KiB: not on the stack */
+    if (!stored)
+        return CS_ENOMEM;
+    int rc = cs_storage_consult_get(app->storage, id, stored) == CS_OK &&
+                     cs_engine_may_see(app->engine, who, stored)
+                 ? CS_OK
+                 : CS_ENOTFOUND;
+    free(stored);
+    return rc;
 }
 
 void cs_app_print_demo_links(const cs_app_t *app)

@@ -311,14 +311,10 @@ int cs_documents_handle(cs_app_t *app, const cs_http_request_t *req, cs_http_res
     size_t len = 0;
     rc = cs_uuid_shaped(id) ? cs_storage_read_document_pdf(app->storage, id, consult_id, &pdf, &len)
                             : CS_ENOTFOUND;
-    cs_consult_t *scratch = rc == CS_OK ? malloc(sizeof *scratch) : NULL;
-    if (rc == CS_OK && !scratch)
-        rc = CS_ENOMEM;
-    const cs_consult_t *c = scratch ? cs_app_consult(app, consult_id, scratch) : NULL;
-    bool may = c && cs_engine_may_see(app->engine, &who, c);
-    free(scratch);
+    if (rc == CS_OK)
+        rc = cs_app_may_see_consult(app, &who, consult_id);
     /* Another consult's document answers exactly like a missing one. */
-    if (rc == CS_ENOTFOUND || (rc == CS_OK && !may)) {
+    if (rc == CS_ENOTFOUND) {
         free(pdf);
         return cs_http_error_reply(resp, 404, CS_ENOTFOUND, "no such document");
     }

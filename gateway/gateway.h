@@ -80,11 +80,11 @@ cs_auth_t *cs_app_auth_from_config(const cs_config_t *cfg, char *err, size_t err
 /* Prints sign-in links for the demo users to stdout. */
 void cs_app_print_demo_links(const cs_app_t *app);
 
-/* The consult for an access check on its documents and recordings: the
- * engine's, or, once it has left the engine's memory (consult.retain after
- * its end), read from storage into *scratch. NULL when there is none or it
- * cannot be read now. */
-const cs_consult_t *cs_app_consult(cs_app_t *app, const char *id, cs_consult_t *scratch);
+/* May who see consult id (for its documents and recordings)? The engine's
+ * copy, or, once it has left the engine's memory (consult.retain after its
+ * end), the stored one decides. CS_OK; CS_ENOTFOUND when not (or there is no
+ * such consult, or it cannot be read now); CS_ENOMEM. */
+int cs_app_may_see_consult(cs_app_t *app, const cs_identity_t *who, const char *id);
 
 /* media.c: starts the media engine and attaches it to the server (after
  * the server exists, before listening); stop is safe to call twice. */

@@ -84,14 +84,12 @@ static int find_readable(cs_app_t *app, const char *file_id, const cs_identity_t
                                      : CS_ENOTFOUND;
     if (rc && rc != CS_ENOTFOUND)
         return cs_http_error_reply(resp, 503, CS_ESTORAGE, "the recording could not be read");
-    cs_consult_t *scratch = rc == CS_OK ? malloc(sizeof *scratch) : NULL;
-    if (rc == CS_OK && !scratch)
+    if (rc == CS_OK)
+        rc = cs_app_may_see_consult(app, who, row->consult_id);
+    if (rc == CS_ENOMEM)
         return cs_http_error_reply(resp, 503, CS_ENOMEM, "the recording could not be read");
-    const cs_consult_t *c = scratch ? cs_app_consult(app, row->consult_id, scratch) : NULL;
-    bool may = c && cs_engine_may_see(app->engine, who, c);
-    free(scratch);
     /* Another centre's recording answers exactly like a missing one. */
-    if (!may || row->file.state != CS_RECFILE_READY)
+    if (rc || row->file.state != CS_RECFILE_READY)
         return cs_http_error_reply(resp, 404, CS_ENOTFOUND, "no such recording");
     return 0;
 }
