@@ -123,11 +123,8 @@ static void raw_path(cs_ice_agent_t *a)
         return;
     int fd = g_socket_get_fd(sock);
     g_object_unref(sock);               /* libnice keeps its own reference */
-    memset(&a->raw_to, 0, sizeof a->raw_to);
-    nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)&a->raw_to);
-    a->raw_to_len = nice_address_ip_version(&r->addr) == 6 ? sizeof(struct sockaddr_in6)
-                                                            : sizeof(struct sockaddr_in);
-    a->raw_fd = fd;
+    if (cs_ice_agent_remote_address(a, &a->raw_to, &a->raw_to_len) == CS_OK)
+        a->raw_fd = fd;
 }
 
 static void set_state(cs_ice_agent_t *a, cs_ice_state_t s)
@@ -539,6 +536,19 @@ static void endpoint(const NiceAddress *addr, char out[NICE_ADDRESS_STRING_LEN +
     bool v6 = nice_address_ip_version(addr) == 6;
     snprintf(out, NICE_ADDRESS_STRING_LEN + 8, "%s%s%s:%u", v6 ? "[" : "", ip,
              v6 ? "]" : "", nice_address_get_port(addr));
+}
+
+int cs_ice_agent_remote_address(const cs_ice_agent_t *a, struct sockaddr_storage *out,
+                                socklen_t *len)
+{
+    NiceCandidate *l = NULL, *r = NULL;
+    if (!a || !a->has_pair || !nice_agent_get_selected_pair(a->nice, a->stream, 1, &l, &r))
+        return CS_ESTATE;
+    memset(out, 0, sizeof *out);
+    nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)out);
+    *len = nice_address_ip_version(&r->addr) == 6 ? sizeof(struct sockaddr_in6)
+                                                  : sizeof(struct sockaddr_in);
+    return CS_OK;
 }
 
 void cs_ice_agent_selected_pair(const cs_ice_agent_t *a, char *buf, size_t cap)

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define CS_ICE_MAX_ADDRESSES 8       /* configured local addresses */
 #define CS_ICE_MAX_REMOTE_CANDIDATES 64 /* per generation; more are refused */
@@ -163,5 +164,8 @@ const char *cs_ice_state_name(cs_ice_state_t s);
 /* The selected pair, for logs and stats: "udp 127.0.0.1:50000 -> 127.0.0.1:61234
  * (host/prflx)". "" when none. */
 void cs_ice_agent_selected_pair(const cs_ice_agent_t *a, char *buf, size_t cap);
+/* The selected pair's remote end as a socket address; CS_ESTATE when none. */
+int cs_ice_agent_remote_address(const cs_ice_agent_t *a, struct sockaddr_storage *out,
+                                socklen_t *len);
 
 #endif

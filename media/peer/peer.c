@@ -563,6 +563,11 @@ cs_peer_state_t cs_peer_state(const cs_peer_t *p)
     return p ? p->state : CS_PEER_CLOSED;
 }
 
+int cs_peer_remote_address(const cs_peer_t *p, struct sockaddr_storage *out, socklen_t *len)
+{
+    return p ? cs_ice_agent_remote_address(p->ice, out, len) : CS_ESTATE;
+}
+
 void cs_peer_stats(const cs_peer_t *p, cs_peer_stats_t *out)
 {
     *out = p->stats;

@@ -168,5 +168,7 @@ typedef struct {
     char selected_pair[128];
 } cs_peer_stats_t;
 void cs_peer_stats(const cs_peer_t *p, cs_peer_stats_t *out);
+/* Where the media goes: the selected pair's remote end. CS_ESTATE when none. */
+int cs_peer_remote_address(const cs_peer_t *p, struct sockaddr_storage *out, socklen_t *len);
 
 #endif

@@ -11,10 +11,6 @@
  * authenticate, a MESSAGE-INTEGRITY made with the wrong password), which
  * the project's own builders refuse to write.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +19,7 @@
 
 #include "common/common.h"
 #include "media/dtls/dtls.h"
+#include "tests/load/addr.h"
 #include "tests/load/hostile.h"
 
 #define DGRAM_MAX 1300
@@ -40,10 +37,7 @@ struct lt_hostile {
     lt_peer_t *victim;
     cs_dtls_cert_t *cert;        /* not the one the victim's SDP announced */
     int fd;                      /* the other port */
-    struct sockaddr_storage to;  /* the server's end of the victim's pair */
-    socklen_t to_len;
-    lt_peer_ice_t ice;
-    bool ready;                  /* ice and to are known */
+    lt_peer_ice_t ice;           /* remote_len 0 until the victim's pair is known (resolve) */
     int64_t interval_us, next_us;
     uint64_t turn, rng;
     dgram_t replay[REPLAY_SLOTS];
@@ -65,7 +59,7 @@ const char *lt_hostile_kind_name(lt_hostile_kind_t k)
 
 static uint32_t next_rand(lt_hostile_t *h)
 {
-    h->rng ^= h->rng << 13;     /* xorshift64: fast, and reproducible from --seed */
+    h->rng ^= h->rng << 13;     /* xorshift64: fast; seeded per run and consult */
     h->rng ^= h->rng >> 7;
     h->rng ^= h->rng << 17;
     return (uint32_t)(h->rng >> 32);
@@ -77,23 +71,11 @@ static void fill_random(lt_hostile_t *h, uint8_t *p, size_t n)
         p[i] = (uint8_t)next_rand(h);
 }
 
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v);
-}
-
 /* ---- the two ways out ------------------------------------------------------------------------ */
 
 static int send_stranger(lt_hostile_t *h, const uint8_t *b, size_t len)
 {
-    if (sendto(h->fd, b, len, 0, (const struct sockaddr *)&h->to, h->to_len) < 0)
+    if (sendto(h->fd, b, len, 0, (const struct sockaddr *)&h->ice.remote, h->ice.remote_len) < 0)
         return CS_EIO;
     return (int)len;
 }
@@ -160,9 +142,9 @@ static bool attack_forged(lt_hostile_t *h, bool via_victim)
     uint8_t b[DGRAM_MAX];
     memcpy(b, d->b, 12);
     b[0] = 0x80;                                /* no padding, extension or CSRCs */
-    unsigned seq = (unsigned)d->b[2] << 8 | d->b[3];
+    unsigned seq = cs_rd16(d->b + 2);
     unsigned ahead = next_rand(h) % 2 ? 1 + next_rand(h) % 64 : 1000 + next_rand(h) % 40000;
-    put16(b + 2, (seq + ahead) & 0xffff);
+    cs_wr16(b + 2, (uint16_t)(seq + ahead));
     size_t len = 12 + 20 + next_rand(h) % 900;
     fill_random(h, b + 12, len - 12);
     return send_either(h, b, len, via_victim);
@@ -173,44 +155,44 @@ static size_t bad_rtcp(lt_hostile_t *h, uint8_t *b, uint32_t ssrc)
 {
     unsigned v = (unsigned)(h->turn / LT_HOSTILE_KINDS) % RTCP_VARIANTS;
     memset(b, 0, 64);
-    put32(b + 4, ssrc);
+    cs_wr32(b + 4, ssrc);
     switch (v) {
     case 0:  /* an SR whose length claims 12 words; 7 are there */
-        b[0] = 0x80; b[1] = 200; put16(b + 2, 12);
+        b[0] = 0x80; b[1] = 200; cs_wr16(b + 2, 12);
         return 28;
     case 1:  /* an RR counting 31 report blocks; none are there */
-        b[0] = 0x80 | 31; b[1] = 201; put16(b + 2, 1);
+        b[0] = 0x80 | 31; b[1] = 201; cs_wr16(b + 2, 1);
         return 8;
     case 2:  /* a valid RR, then a PLI without its media SSRC */
-        b[0] = 0x80; b[1] = 201; put16(b + 2, 1);
-        b[8] = 0x81; b[9] = 206; put16(b + 10, 1); put32(b + 12, ssrc);
+        b[0] = 0x80; b[1] = 201; cs_wr16(b + 2, 1);
+        b[8] = 0x81; b[9] = 206; cs_wr16(b + 10, 1); cs_wr32(b + 12, ssrc);
         return 16;
     case 3:  /* a NACK with no FCI */
-        b[0] = 0x81; b[1] = 205; put16(b + 2, 2); put32(b + 8, ssrc ^ 1);
+        b[0] = 0x81; b[1] = 205; cs_wr16(b + 2, 2); cs_wr32(b + 8, ssrc ^ 1);
         return 12;
     case 4:  /* a REMB announcing 255 SSRCs, carrying one */
-        b[0] = 0x8f; b[1] = 206; put16(b + 2, 5);
+        b[0] = 0x8f; b[1] = 206; cs_wr16(b + 2, 5);
         memcpy(b + 12, "REMB", 4);
         b[16] = 255; b[17] = 0x3f; b[18] = 0xff; b[19] = 0xff;
-        put32(b + 20, ssrc);
+        cs_wr32(b + 20, ssrc);
         return 24;
     case 5:  /* a valid RR and three stray bytes */
-        b[0] = 0x80; b[1] = 201; put16(b + 2, 1);
+        b[0] = 0x80; b[1] = 201; cs_wr16(b + 2, 1);
         b[8] = 0x80; b[9] = 202; b[10] = 0;
         return 11;
     case 6:  /* a valid RR, then a header alone whose length runs past the end */
-        b[0] = 0x80; b[1] = 201; put16(b + 2, 1);
-        b[8] = 0x81; b[9] = 205; put16(b + 10, 5);
+        b[0] = 0x80; b[1] = 201; cs_wr16(b + 2, 1);
+        b[8] = 0x81; b[9] = 205; cs_wr16(b + 10, 5);
         return 12;
     case 7:  /* an SDES CNAME whose length runs past the end */
-        b[0] = 0x81; b[1] = 202; put16(b + 2, 2);
+        b[0] = 0x81; b[1] = 202; cs_wr16(b + 2, 2);
         b[8] = 1; b[9] = 200; b[10] = 'x'; b[11] = 'y';
         return 12;
     case 8:  /* a BYE of 31 sources, one present */
-        b[0] = 0x80 | 31; b[1] = 203; put16(b + 2, 1);
+        b[0] = 0x80 | 31; b[1] = 203; cs_wr16(b + 2, 1);
         return 8;
     default: /* an APP claiming 0xffff words */
-        b[0] = 0x80; b[1] = 204; put16(b + 2, 0xffff);
+        b[0] = 0x80; b[1] = 204; cs_wr16(b + 2, 0xffff);
         memcpy(b + 8, "name", 4);
         return 12;
     }
@@ -219,9 +201,7 @@ static size_t bad_rtcp(lt_hostile_t *h, uint8_t *b, uint32_t ssrc)
 static bool attack_rtcp(lt_hostile_t *h)
 {
     const dgram_t *d = latest(h);
-    uint32_t ssrc = d ? (uint32_t)d->b[8] << 24 | (uint32_t)d->b[9] << 16 |
-                            (uint32_t)d->b[10] << 8 | d->b[11]
-                      : next_rand(h);
+    uint32_t ssrc = d ? cs_rd32(d->b + 8) : next_rand(h);
     uint8_t b[64];
     size_t len = bad_rtcp(h, b, ssrc);
     return lt_peer_send_rtcp_bytes(h->victim, b, len) >= 0;
@@ -300,8 +280,8 @@ static uint32_t crc32_of(const uint8_t *p, size_t n)
 
 static size_t stun_attr(uint8_t *b, size_t at, uint16_t type, const void *v, size_t n)
 {
-    put16(b + at, type);
-    put16(b + at + 2, (uint32_t)n);
+    cs_wr16(b + at, type);
+    cs_wr16(b + at + 2, (uint16_t)n);
     memcpy(b + at + 4, v, n);
     size_t padded = (n + 3) & ~(size_t)3;
     memset(b + at + 4 + n, 0, padded - n);
@@ -320,24 +300,24 @@ static size_t build_stun(lt_hostile_t *h, uint8_t *b, unsigned variant)
         snprintf(user, sizeof user, "%s:evil", h->ice.remote_ufrag);
     else
         snprintf(user, sizeof user, "%s:%s", h->ice.remote_ufrag, h->ice.local_ufrag);
-    put16(b, 0x0001);
-    put32(b + 4, 0x2112a442);
+    cs_wr16(b, 0x0001);
+    cs_wr32(b + 4, 0x2112a442);
     fill_random(h, b + 8, 12);
     size_t at = 20;
     at = stun_attr(b, at, 0x0006, user, strlen(user));
     uint8_t prio[4], tie[8], mac[20];
-    put32(prio, 0x6e0001ff);
+    cs_wr32(prio, 0x6e0001ff);
     fill_random(h, tie, sizeof tie);
     at = stun_attr(b, at, 0x0024, prio, sizeof prio);
     at = stun_attr(b, at, 0x802a, tie, sizeof tie);
     if (variant == 2)
         at = stun_attr(b, at, 0x0025, "", 0);
     fill_random(h, mac, sizeof mac);
-    put16(b + 2, (uint32_t)(at + 24 - 20));   /* the length as MESSAGE-INTEGRITY sees it */
+    cs_wr16(b + 2, (uint16_t)(at + 24 - 20));   /* the length as MESSAGE-INTEGRITY sees it */
     at = stun_attr(b, at, 0x0008, mac, sizeof mac);
-    put16(b + 2, (uint32_t)(at + 8 - 20));
+    cs_wr16(b + 2, (uint16_t)(at + 8 - 20));
     uint8_t fp[4];
-    put32(fp, crc32_of(b, at) ^ 0x5354554eu);
+    cs_wr32(fp, crc32_of(b, at) ^ 0x5354554eu);
     return stun_attr(b, at, 0x8028, fp, sizeof fp);
 }
 
@@ -352,24 +332,8 @@ static bool attack_stun(lt_hostile_t *h, bool via_victim)
 
 static int resolve(lt_hostile_t *h)
 {
-    if (lt_peer_state(h->victim) != LT_PEER_CONNECTED || lt_peer_ice(h->victim, &h->ice))
-        return CS_ESTATE;
-    memset(&h->to, 0, sizeof h->to);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&h->to;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&h->to;
-    if (inet_pton(AF_INET, h->ice.remote_ip, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(h->ice.remote_port);
-        h->to_len = sizeof *v4;
-    } else if (inet_pton(AF_INET6, h->ice.remote_ip, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(h->ice.remote_port);
-        h->to_len = sizeof *v6;
-    } else {
-        return CS_EINVAL;
-    }
-    h->ready = true;
-    return CS_OK;
+    return lt_peer_state(h->victim) == LT_PEER_CONNECTED ? lt_peer_ice(h->victim, &h->ice)
+                                                         : CS_ESTATE;
 }
 
 static void read_answers(lt_hostile_t *h)
@@ -383,11 +347,11 @@ static void read_answers(lt_hostile_t *h)
             h->st.answers_stun++;
             if (n >= 20 && b[0] == 0x01 && b[1] == 0x01)
                 h->st.answers_stun_success++;
-        }
-        else if (b[0] >= 20 && b[0] < 64)
+        } else if (b[0] >= 20 && b[0] < 64) {
             h->st.answers_dtls++;
-        else
+        } else {
             h->st.answers_other++;
+        }
         if (h->dtls && cs_dtls_is_dtls(b, (size_t)n))
             cs_dtls_session_receive(h->dtls, b, (size_t)n);
     }
@@ -416,7 +380,7 @@ static void attack(lt_hostile_t *h, int64_t now)
 
 int64_t lt_hostile_poll(lt_hostile_t *h, int64_t now_us)
 {
-    if (!h->ready && resolve(h))
+    if (!h->ice.remote_len && resolve(h))
         return now_us + 20000;
     read_answers(h);
     dtls_tick(h, now_us);
@@ -435,21 +399,10 @@ lt_hostile_t *lt_hostile_new(lt_peer_t *victim, const char *bind_address, double
     *err = CS_EINVAL;
     if (!victim || pps <= 0 || pps > 1e6)
         return NULL;
-    const char *addr = bind_address ? bind_address : "127.0.0.1";
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
     socklen_t ss_len;
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        ss_len = sizeof *v4;
-    } else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        ss_len = sizeof *v6;
-    } else {
+    if (lt_addr_parse(bind_address ? bind_address : "127.0.0.1", 0, &ss, &ss_len) != CS_OK)
         return NULL;
-    }
     lt_hostile_t *h = calloc(1, sizeof *h);
     if (!h) {
         *err = CS_ENOMEM;

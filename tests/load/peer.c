@@ -576,35 +576,6 @@ int lt_peer_send_rtcp_bytes(lt_peer_t *p, const uint8_t *rtcp, size_t len)
     return cs_peer_send_rtcp(p->tp, p->rtcp, len, sizeof p->rtcp);
 }
 
-/* cs_peer_stats words the pair "udp 127.0.0.1:5000 -> 127.0.0.1:40000 (host/host)". */
-static int parse_remote_end(const char *pair, char *ip, size_t cap, uint16_t *port)
-{
-    const char *arrow = strstr(pair, " -> ");
-    if (!arrow)
-        return CS_ESTATE;
-    const char *start = arrow + 4, *end = strchr(start, ' ');
-    if (!end)
-        end = start + strlen(start);
-    const char *colon = NULL;
-    for (const char *c = start; c < end; c++)
-        if (*c == ':')
-            colon = c;                  /* the last one: IPv6 addresses hold colons */
-    if (!colon || (size_t)(colon - start) >= cap)
-        return CS_ESTATE;
-    size_t n = (size_t)(colon - start);
-    if (n >= 2 && start[0] == '[' && colon[-1] == ']') {
-        start++;
-        n -= 2;
-    }
-    memcpy(ip, start, n);
-    ip[n] = '\0';
-    long v = strtol(colon + 1, NULL, 10);
-    if (v <= 0 || v > 65535)
-        return CS_ESTATE;
-    *port = (uint16_t)v;
-    return CS_OK;
-}
-
 int lt_peer_ice(lt_peer_t *p, lt_peer_ice_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -619,8 +590,5 @@ int lt_peer_ice(lt_peer_t *p, lt_peer_ice_t *out)
     const cs_sdp_fingerprint_t *f = &p->remote_fingerprint;
     for (size_t i = 0; i < f->len && 3 * i + 3 <= sizeof out->remote_fingerprint; i++)
         snprintf(out->remote_fingerprint + 3 * i, 4, "%02X%s", f->value[i], i + 1 < f->len ? ":" : "");
-    cs_peer_stats_t st;
-    cs_peer_stats(p->tp, &st);
-    return parse_remote_end(st.selected_pair, out->remote_ip, sizeof out->remote_ip,
-                            &out->remote_port);
+    return cs_peer_remote_address(p->tp, &out->remote, &out->remote_len);
 }

@@ -145,8 +145,8 @@ typedef struct {
     char local_ufrag[CS_ICE_UFRAG_MAX];
     char remote_ufrag[CS_ICE_UFRAG_MAX];
     char remote_fingerprint[CS_DTLS_FINGERPRINT_SIZE]; /* the server's, "AA:BB:..." */
-    char remote_ip[64];                 /* the selected pair's server end */
-    uint16_t remote_port;
+    struct sockaddr_storage remote;     /* the selected pair's server end */
+    socklen_t remote_len;
 } lt_peer_ice_t;
 /* CS_ESTATE until ICE has selected a pair. */
 int lt_peer_ice(lt_peer_t *p, lt_peer_ice_t *out);

@@ -5,14 +5,13 @@
  * read and written. No I/O and no allocation, so they are unit-tested and
  * the frame parser is fuzzed; ws.c does the I/O.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/common.h"
+#include "tests/load/addr.h"
 #include "tests/load/ws.h"
 #include "tests/load/ws_internal.h"
 
@@ -59,21 +58,9 @@ int lt_ws_url_parse(const char *url, lt_ws_url_t *u)
     const char *path = *end ? end : "/";
     if (*path != '/' || !lt_ws_token_ok(path) || cs_strlcpy(u->path, path, sizeof u->path) >= sizeof u->path)
         return CS_EINVAL;
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&u->addr;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&u->addr;
-    memset(&u->addr, 0, sizeof u->addr);
     const char *ip = strcasecmp(host, "localhost") == 0 ? "127.0.0.1" : host;
-    if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        u->addr_len = sizeof *a4;
-    } else if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        u->addr_len = sizeof *a6;
-    } else {
+    if (lt_addr_parse(ip, (uint16_t)port, &u->addr, &u->addr_len) != CS_OK)
         return CS_EINVAL;
-    }
     bool v6 = u->addr.ss_family == AF_INET6;
     snprintf(u->host_header, sizeof u->host_header, "%s%s%s:%ld", v6 ? "[" : "", host,
              v6 ? "]" : "", port);

@@ -11,6 +11,7 @@
  * Both peers share the test's GMainContext, stepped with a deadline; the
  * test carries the trickled candidates between them as signalling would.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,6 +167,9 @@ static void test_client_offers_gateway_answers(void **state)
     assert_int_equal(c.n_cands, 0);
     static const uint8_t junk[40] = {0x80, 0x60, 0x12, 0x34};  /* RTP-like, no valid tag */
     assert_int_equal(cs_peer_send_raw(c.p, junk, sizeof junk), CS_ESTATE);
+    struct sockaddr_storage to;
+    socklen_t to_len = 0;
+    assert_int_equal(cs_peer_remote_address(c.p, &to, &to_len), CS_ESTATE);
 
     cs_sdp_error_t err;
     if (cs_peer_answer(g.p, offer, answer, &err) != CS_OK)
@@ -199,6 +203,18 @@ static void test_client_offers_gateway_answers(void **state)
     /* The same answer again (a renegotiation): nothing changes. */
     assert_int_equal(cs_peer_set_remote(c.p, &r), CS_OK);
     media_one_way(&c, &g, 3);
+    /* The media goes to the gateway's side of the pair. */
+    assert_int_equal(cs_peer_remote_address(c.p, &to, &to_len), CS_OK);
+    assert_int_equal(to.ss_family, AF_INET);
+    assert_int_equal(to_len, sizeof(struct sockaddr_in));
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&to;
+    assert_int_equal(ntohl(in->sin_addr.s_addr), INADDR_LOOPBACK);
+    char where[48];
+    snprintf(where, sizeof where, " 127.0.0.1 %u typ ", ntohs(in->sin_port));
+    bool theirs = false;
+    for (size_t i = 0; i < g.n_cands; i++)
+        theirs |= strstr(g.cands[i], where) != NULL;
+    assert_true(theirs);                /* one of the gateway's candidates */
     /* Raw bytes leave as they are: the other side drops them (they do not
      * authenticate) and the media goes on. */
     uint64_t want = dropped_by(&g) + 1;
