@@ -439,7 +439,13 @@ void lt_hostile_free(lt_hostile_t *h)
     free(h);
 }
 
-void lt_hostile_stats(const lt_hostile_t *h, lt_hostile_stats_t *out)
+void lt_hostile_stats_add(const lt_hostile_t *h, lt_hostile_stats_t *sum)
 {
-    *out = h->st;
+    for (size_t k = 0; k < LT_HOSTILE_KINDS; k++)
+        sum->sent[k] += h->st.sent[k];
+    sum->answers_stun += h->st.answers_stun;
+    sum->answers_stun_success += h->st.answers_stun_success;
+    sum->answers_dtls += h->st.answers_dtls;
+    sum->answers_other += h->st.answers_other;
+    sum->dtls_completed += h->st.dtls_completed;
 }

@@ -55,7 +55,8 @@ void lt_hostile_free(lt_hostile_t *h);
 /* Sends what is due, reads the answers; returns when it next needs a call
  * (monotonic µs). */
 int64_t lt_hostile_poll(lt_hostile_t *h, int64_t now_us);
-void lt_hostile_stats(const lt_hostile_t *h, lt_hostile_stats_t *out);
+/* Adds h's counts to *sum (the run's, over every consult). */
+void lt_hostile_stats_add(const lt_hostile_t *h, lt_hostile_stats_t *sum);
 const char *lt_hostile_kind_name(lt_hostile_kind_t k);
 
 #endif

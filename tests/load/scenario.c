@@ -228,16 +228,7 @@ static void hostile_end(runner_t *r, slot_t *s)
 {
     if (!s->hostile)
         return;
-    lt_hostile_stats_t st;
-    lt_hostile_stats(s->hostile, &st);
-    lt_hostile_stats_t *t = &r->res->hostile;
-    for (size_t k = 0; k < LT_HOSTILE_KINDS; k++)
-        t->sent[k] += st.sent[k];
-    t->answers_stun += st.answers_stun;
-    t->answers_stun_success += st.answers_stun_success;
-    t->answers_dtls += st.answers_dtls;
-    t->answers_other += st.answers_other;
-    t->dtls_completed += st.dtls_completed;
+    lt_hostile_stats_add(s->hostile, &r->res->hostile);
     lt_hostile_free(s->hostile);
     s->hostile = NULL;
 }
