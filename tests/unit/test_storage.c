@@ -843,6 +843,25 @@ static void *locker_main(void *arg)
     return NULL;
 }
 
+/* A requested consult saved, and its move to "offered" made ready in c, ev. */
+static void requested_then_offered(fixture_t *f, cs_consult_t *c, cs_event_t *ev)
+{
+    make_consult(c, ID_A, CS_STATE_REQUESTED, NOW_MS);
+    assert_int_equal(save(f, c, NULL), CS_OK);
+    c->state = CS_STATE_OFFERED;
+    make_event(ev, ID_A, "state", CS_STATE_REQUESTED, CS_STATE_OFFERED, NOW_MS + 1);
+}
+
+/* Stored: that consult offered, with the one event of the move. */
+static void assert_stored_offered(fixture_t *f)
+{
+    capture_t *cap = load(f, NOW_MS, HOUR_MS, CS_OK);
+    assert_int_equal(cap->n_consults, 1);
+    assert_int_equal(cap->consults[0].state, CS_STATE_OFFERED);
+    free(cap);
+    assert_int_equal(cs_storage_count_events(f->st, ID_A), 1);
+}
+
 /* Starts lk's thread and returns once it holds the lock. */
 static pthread_t lock_for(locker_t *lk)
 {
@@ -858,22 +877,15 @@ static void test_concurrent_writer(void **state)
     fixture_t *f = *state;
     cs_consult_t c;
     cs_event_t ev;
-    make_consult(&c, ID_A, CS_STATE_REQUESTED, NOW_MS);
-    assert_int_equal(save(f, &c, NULL), CS_OK);
+    requested_then_offered(f, &c, &ev);
 
     locker_t lk = {.path = f->path};
     pthread_t th = lock_for(&lk);
-    c.state = CS_STATE_OFFERED;
-    make_event(&ev, ID_A, "state", CS_STATE_REQUESTED, CS_STATE_OFFERED, NOW_MS + 1);
     assert_int_equal(save(f, &c, &ev), CS_OK);
     assert_int_equal(pthread_join(th, NULL), 0);
     assert_int_equal(lk.rc, SQLITE_OK);
 
-    capture_t *cap = load(f, NOW_MS, HOUR_MS, CS_OK);
-    assert_int_equal(cap->n_consults, 1);
-    assert_int_equal(cap->consults[0].state, CS_STATE_OFFERED);
-    free(cap);
-    assert_int_equal(cs_storage_count_events(f->st, ID_A), 1);
+    assert_stored_offered(f);
 }
 
 /* A lock held longer than a write waits (about 4 s, a backup or someone in
@@ -885,13 +897,10 @@ static void test_lock_outlives_the_wait(void **state)
     fixture_t *f = *state;
     cs_consult_t c;
     cs_event_t ev;
-    make_consult(&c, ID_A, CS_STATE_REQUESTED, NOW_MS);
-    assert_int_equal(save(f, &c, NULL), CS_OK);
+    requested_then_offered(f, &c, &ev);
 
-    locker_t lk = {.path = f->path, .hold_ms = 5000};
+    locker_t lk = {.path = f->path, .hold_ms = 6500};
     pthread_t th = lock_for(&lk);
-    c.state = CS_STATE_OFFERED;
-    make_event(&ev, ID_A, "state", CS_STATE_REQUESTED, CS_STATE_OFFERED, NOW_MS + 1);
     assert_int_equal(save(f, &c, &ev), CS_ESTORAGE);
     if (!atomic_load(&lk.released))      /* a slow machine may have waited past it */
         assert_int_equal(save(f, &c, &ev), CS_ESTORAGE);
@@ -899,11 +908,7 @@ static void test_lock_outlives_the_wait(void **state)
     assert_int_equal(lk.rc, SQLITE_OK);
     assert_int_equal(save(f, &c, &ev), CS_OK);
 
-    capture_t *cap = load(f, NOW_MS, HOUR_MS, CS_OK);
-    assert_int_equal(cap->n_consults, 1);
-    assert_int_equal(cap->consults[0].state, CS_STATE_OFFERED);
-    free(cap);
-    assert_int_equal(cs_storage_count_events(f->st, ID_A), 1);
+    assert_stored_offered(f);
 }
 
 int main(void)
