@@ -6,17 +6,14 @@
 // handshake timeout for silent TCP), accepts new clients after, gives its
 // descriptors back and logs no error storm.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import WebSocket from 'ws';
 
-import {
-  BIN, Client, HOST, cleanup, consultRequest, eventually, freePort, httpRequest, mintToken, okConsult, sleep,
-  tempDir, withTimeout,
-} from '../lib/gateway.js';
+import { Gateway, HOST, cleanup, consultRequest, eventually, okConsult } from '../lib/gateway.js';
 
 const NOFILE = 512;
 const RAW_TCP = 1200;   // connect and never send a byte
@@ -46,68 +43,8 @@ function roomForFlood(needed) {
   return r.status === 0 && nofile(process.pid)[0] >= needed;
 }
 
-/** The gateway under `prlimit --nofile=N:N` (soft and hard), started and
- *  stopped here: tests/lib/gateway.js's Gateway runs the binary directly. */
-class LimitedGateway {
-  constructor({ nofile: n, set }) {
-    this.dataDir = tempDir('consilium-flood-');
-    this.set = set;
-    this.n = n;
-    this.stderr = '';
-  }
-
-  async start() {
-    this.port = await freePort();
-    const sets = Object.entries(this.set).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-    this.proc = spawn('prlimit', [`--nofile=${this.n}:${this.n}`, BIN, 'run', '--data-dir', this.dataDir,
-      '--listen', HOST, '--port', String(this.port), ...sets], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.pid = this.proc.pid; // prlimit sets the limit and execs: the same process
-    this.proc.on('error', (e) => { this.stderr += `spawn failed: ${e.message}\n`; });
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
-    this.proc.stderr.setEncoding('utf8');
-    this.proc.stderr.on('data', (d) => { this.stderr += d; });
-    await withTimeout((async () => {
-      while (!/listening on .*\(port \d+\)/.test(this.stderr)) {
-        if (this.proc.exitCode !== null || this.stderr.startsWith('spawn failed')) throw new Error(`gateway exited: ${this.stderr}`);
-        await sleep(20);
-      }
-    })(), 10000, 'the gateway to listen');
-  }
-
-  get url() { return `ws://${HOST}:${this.port}/ws`; }
-
-  token(user) {
-    return mintToken({ dataDir: this.dataDir, ...user });
-  }
-
-  async connectAs(user, timeout = 5000) {
-    const c = await Client.open(this.url, { timeout });
-    try {
-      const w = await c.request({ type: 'hello', token: this.token(user) }, timeout);
-      if (w.type !== 'welcome') throw new Error(`hello as ${user.subject}: ${JSON.stringify(w)}`);
-      c.welcome = w;
-      return c;
-    } catch (e) {
-      c.terminate();
-      throw e;
-    }
-  }
-
-  healthz(timeout = 3000) {
-    return httpRequest({ port: this.port, path: '/healthz', timeout });
-  }
-
-  /** Log lines at a level ('error', 'warn'). */
-  lines(level) {
-    return this.stderr.split('\n').filter((l) => new RegExp(`^\\S+ ${level}\\s`).test(l));
-  }
-
-  async kill() {
-    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill('SIGKILL');
-    await this.exited;
-  }
-}
+/** The gateway's log lines at a level ('error', 'warn'). */
+const logLines = (gw, level) => gw.stderr.split('\n').filter((l) => new RegExp(`^\\S+ ${level}\\s`).test(l));
 
 /** The flood: silent connections, each entry recording what the gateway did
  *  with it (closedAt: ms after the flood began). */
@@ -168,20 +105,18 @@ describe(`${RAW_TCP + WS_IDLE} idle connections against a gateway limited to ${N
 
   before(async () => {
     if (!room) return;
-    gw = new LimitedGateway({ nofile: NOFILE, set: { 'limits.auth_timeout': '2s', 'media.workers': 1 } });
-    await gw.start();
+    gw = await Gateway.start({ nofile: NOFILE, set: { 'limits.auth_timeout': '2s', 'media.workers': 1 }, timeout: 10000 });
   });
   after(async () => {
     clearInterval(sampler);
     flood?.destroy();
     for (const c of [clin, spec]) c?.terminate();
-    await gw?.kill();
     await cleanup();
   });
 
   test('the low limit lowers the connection limit, with one warning saying how to raise it', { skip: !room && 'this process cannot hold the flood\'s sockets (hard open-files limit too low)' }, (t) => {
     assert.deepEqual(nofile(gw.pid), [NOFILE, NOFILE], 'the gateway runs under the limit');
-    const warn = gw.lines('warn').filter((l) => l.includes('open-files limit'));
+    const warn = logLines(gw, 'warn').filter((l) => l.includes('open-files limit'));
     assert.equal(warn.length, 1, gw.stderr);
     const m = /limits\.max_connections = 20000 \(it needs (\d+)\): accepting at most (\d+) connections, keeping (\d+) descriptors/.exec(warn[0]);
     assert.ok(m, warn[0]);
@@ -230,7 +165,7 @@ describe(`${RAW_TCP + WS_IDLE} idle connections against a gateway limited to ${N
     // Not asserted (it depends on whether a slot is free at that instant): a
     // new client and /healthz while the flood holds the slots.
     const newcomer = await gw.connectAs(LATE).then((c) => { c.terminate(); return 'welcome'; }, (e) => `refused (${e.message.slice(0, 60)})`);
-    const health = await gw.healthz().then((r) => String(r.status), (e) => `no answer (${e.message.slice(0, 60)})`);
+    const health = await gw.http('/healthz', { timeout: 3000 }).then((r) => String(r.status), (e) => `no answer (${e.message.slice(0, 60)})`);
     t.diagnostic(`during the flood: ${JSON.stringify(during)}; a new client: ${newcomer}; /healthz: ${health}`);
   });
 
@@ -245,7 +180,7 @@ describe(`${RAW_TCP + WS_IDLE} idle connections against a gateway limited to ${N
     assert.ok(n.ws4002 > 0, `idle WebSockets are closed by limits.auth_timeout: ${JSON.stringify(n)}`);
     assert.equal(n.tcpClosed, RAW_TCP);
 
-    assert.equal((await gw.healthz()).status, 200);
+    assert.equal((await gw.http('/healthz', { timeout: 3000 })).status, 200);
     const late = await eventually(() => gw.connectAs(LATE), { timeout: 10000, interval: 200 });
     assert.equal(late.welcome.user.subject, 'late');
     // The consult accepted during the flood is still there for its clinician.
@@ -263,8 +198,8 @@ describe(`${RAW_TCP + WS_IDLE} idle connections against a gateway limited to ${N
     // queued, so libwebsockets' loop turns on it and logs each failure: some
     // 200,000 error lines in ten seconds before the front door kept below
     // its descriptor ceiling.
-    const errors = gw.lines('error');
-    const warns = gw.lines('warn');
+    const errors = logLines(gw, 'error');
+    const warns = logLines(gw, 'warn');
     assert.equal(errors.length, 0, `error lines:\n${errors.slice(0, 5).join('\n')}\n... (${errors.length})`);
     assert.ok(warns.length <= 5, `warning lines:\n${warns.slice(0, 5).join('\n')}\n... (${warns.length})`);
     t.diagnostic(`opened ${n.opened} (${RAW_TCP} raw TCP, ${WS_IDLE} WebSocket); WebSockets upgraded ${n.wsUpgraded}, ` +
@@ -277,7 +212,6 @@ describe(`${RAW_TCP + WS_IDLE} idle connections against a gateway limited to ${N
 
   test('SIGTERM: exit 0', { skip: !room }, async () => {
     for (const c of [clin, spec]) c.terminate();
-    gw.proc.kill('SIGTERM');
-    assert.deepEqual(await withTimeout(gw.exited, 15000, 'the gateway to exit'), { code: 0, signal: null });
+    assert.deepEqual(await gw.stop({ timeout: 15000, expectClean: false }), { code: 0, signal: null });
   });
 });

@@ -181,7 +181,8 @@ export class Gateway {
    * Starts `consilium run` on 127.0.0.1 with --port 0 and reads the chosen port
    * from the "listening on ... (port N)" log line.
    * opts: dataDir (kept if given, else a fresh temp dir), set {key: value},
-   *       args [extra CLI args], listen, port, timeout.
+   *       args [extra CLI args], listen, port, timeout, nofile (run it under
+   *       `prlimit --nofile=N:N`, an open-files limit of N).
    */
   static async start(opts = {}) {
     const level = opts.logLevel ?? opts.set?.['log.level'];
@@ -197,7 +198,7 @@ export class Gateway {
     return gw;
   }
 
-  constructor({ dataDir, set = {}, args = [], listen = HOST, port = 0, timeout = DEFAULT_TIMEOUT_MS, logLevel, quiet = false } = {}) {
+  constructor({ dataDir, set = {}, args = [], listen = HOST, port = 0, timeout = DEFAULT_TIMEOUT_MS, logLevel, quiet = false, nofile } = {}) {
     this.dataDir = dataDir ?? tempDir('consilium-gw-');
     this.set = set;
     this.clients = new Set();
@@ -207,7 +208,10 @@ export class Gateway {
     const argv = ['run', '--data-dir', this.dataDir, '--listen', listen, '--port', String(port),
       ...setArgs(set), ...(logLevel ? ['--set', `log.level=${logLevel}`] : []), ...args];
     this.argv = argv;
-    this.proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // prlimit sets the limit and execs the gateway: the same process.
+    this.proc = nofile
+      ? spawn('prlimit', [`--nofile=${nofile}:${nofile}`, BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = this.proc.pid;
     this.running = true;
     liveGateways.add(this);
