@@ -39,7 +39,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -48,6 +48,7 @@ import { FFMPEG, FFPROBE, executable, makeTone, probe } from '../lib/avfile.js';
 import { closeBrowsers, pageProblems, WEB_ROOT, CHROMIUM } from './lib/browser.js';
 import { rtpSnapshot, until } from './lib/media.js';
 import { newConsult, joinCall, pagesFlowing, serverConsult, recordingFile, captureTaking } from './lib/call.js';
+import { LOCK_TOOL, lockDb, releaseLocks } from '../lib/sqlite-lock.js';
 
 const WAIT = 30000;                 // UI steps; the machine may be busy
 const MEDIA_WAIT = 25000;
@@ -57,10 +58,9 @@ const TMPFS_BYTES = 32 << 20;
 const FREE_BYTES = 384 << 10;       // what the filler leaves: a few seconds of the call
 const FLOWING_MS = 6000;            // media watched after the disk filled
 const SECOND_RECORDING_MS = 5000;
-const LOCK_PAST_FULL_MS = 35000;    // the database stays locked this long after the disk filled
+const LOCK_PAST_FULL_MS = 12000;    // the database stays locked this long after the disk filled (a write gives up after ~4 s)
 const REJOIN_WAIT = 60000;          // the pages' calls coming back after the lock
 const TONES = { clinician: 440, specialist: 660 };
-const LOCK_TOOL = path.join(path.dirname(BIN), 'tools', 'sqlite_lock');
 const NO_SPACE = /No space left on device/;
 
 const missing = [[CHROMIUM, 'chromium'], [FFMPEG, 'ffmpeg'], [FFPROBE, 'ffprobe']]
@@ -74,7 +74,6 @@ let mnt = '';                       // the tmpfs: recording.dir
 let mounted = false;
 let gw = null;
 let shared = null;                  // the first case's call, for the second
-const locks = [];                   // sqlite_lock processes
 const wavs = {};
 const clients = [];
 
@@ -129,23 +128,6 @@ function fill(name) {
   const file = path.join(mnt, name);
   writeFileSync(file, Buffer.alloc(free() - FREE_BYTES, 0x5a));
   return file;
-}
-
-/** Holds the write lock of the database (tests/tools/sqlite_lock) until
- *  SIGTERM: { proc, holding, done (resolves { code, heldMs }) }. */
-async function lockDb(db) {
-  const proc = spawn(LOCK_TOOL, [db, 'immediate', String(5 * 60000)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  locks.push(proc);
-  let out = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stderr.resume();
-  const done = new Promise((resolve) => proc.on('exit', (code, signal) =>
-    resolve({ code, signal, heldMs: Number(/released (\d+)/.exec(out)?.[1] ?? NaN) })));
-  await until(() => out.includes('locked') || proc.exitCode !== null,
-    { timeout: 15000, interval: 50, what: 'sqlite_lock to take the lock' });
-  assert.ok(out.includes('locked'), `sqlite_lock: ${out}`);
-  return { proc, done, get holding() { return proc.exitCode === null && proc.signalCode === null; } };
 }
 
 /** Asks to record; the clinician consents when asked (a consent holds for the
@@ -210,7 +192,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of locks) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+  await releaseLocks();
   for (const c of clients) c.terminate();
   await closeBrowsers();
   if (gw?.running) await gw.kill9();   // a failed test: nothing may hold the tmpfs
@@ -326,9 +308,9 @@ test('the disk fills while the database is locked: the stop is stored once the l
   const started = await startRecording(consult);
 
   // Another process holds the database's write lock while the disk fills:
-  // the gateway's first try to store the stop gives up (it waits about 25 s
-  // for a write: gateway/storage/storage.c), so the lock is held well past that.
-  const lock = await lockDb(path.join(gw.dataDir, 'consilium.db'));
+  // the gateway's first try to store the stop gives up (a write waits at
+  // most about 4 s: gateway/storage/storage.c), so the lock is held well past that.
+  const lock = await lockDb(path.join(gw.dataDir, 'consilium.db'), 'immediate', 5 * 60000);
   await until(() => free() === 0, { timeout: FULL_WAIT, what: 'the capture to fill the disk' });
   const fullAt = Date.now();
   // Media does not wait for the database: the media workers never touch it.
@@ -336,8 +318,7 @@ test('the disk fills while the database is locked: the stop is stored once the l
   t.diagnostic(`media while the database was locked and the disk full: ${JSON.stringify(during)}`);
   await sleep(Math.max(0, fullAt + LOCK_PAST_FULL_MS - Date.now()));
   assert.ok(lock.holding, 'the lock was held all that time');
-  lock.proc.kill('SIGTERM');
-  const released = await lock.done;
+  const released = await lock.release();
   assert.equal(released.code, 0, `the lock was held and released: ${JSON.stringify(released)}`);
   const releasedAt = Date.now();
 

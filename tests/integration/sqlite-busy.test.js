@@ -28,14 +28,13 @@
 // few seconds now and then. How long a ping from an unrelated client waited
 // is printed (t.diagnostic), not asserted: waits are bounded and generous.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { BIN, Gateway, cleanup, consultRequest, okConsult, tempDir, withTimeout } from '../lib/gateway.js';
+import { Gateway, cleanup, consultRequest, okConsult, tempDir } from '../lib/gateway.js';
+import { LOCK_TOOL, lockDb, releaseLocks } from '../lib/sqlite-lock.js';
 
-const TOOL = path.join(path.dirname(BIN), 'tools', 'sqlite_lock');
 const SET = { 'limits.rate': 1000, 'limits.burst': 1000 };
 const SHORT_LOCK_MS = 1500;           // (a): under the 2 s a statement waits
 const LONG_LOCK_MS = 180000;          // (b): ended by the test, after every retry has failed
@@ -47,33 +46,6 @@ const SPEC2 = { role: 'specialist', tenant: 'kirov', name: 'Dr Pavel Orlov', sub
 const COORD = { role: 'coordinator', tenant: 'kirov', name: 'Oleg Smirnov', subject: 'busy-coord' };
 const LATE = { role: 'clinician', tenant: 'kirov', name: 'Фельдшер Ольга Новикова', subject: 'busy-late' };
 
-/** Holds the database's write lock: resolves once the tool says "locked".
- *  release() ends it early (SIGTERM); done resolves { code, heldMs }. */
-async function lockDb(db, mode, ms) {
-  const proc = spawn(TOOL, [db, mode, String(ms)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (d) => { err += d; });
-  const done = new Promise((resolve) => proc.on('exit', (code, signal) => {
-    const m = /released (\d+)/.exec(out);
-    resolve({ code, signal, heldMs: m ? Number(m[1]) : null, stderr: err });
-  }));
-  const locked = new Promise((resolve, reject) => {
-    proc.stdout.on('data', (d) => { out += d; if (out.includes('locked')) resolve(); });
-    done.then((x) => reject(new Error(`sqlite_lock ended before locking: ${JSON.stringify(x)}`)));
-  });
-  await withTimeout(locked, 15000, 'sqlite_lock to take the lock');
-  const lock = {
-    proc, done, at: Date.now(),
-    get holding() { return proc.exitCode === null && proc.signalCode === null; },
-    release() { if (lock.holding) proc.kill('SIGTERM'); return done; },
-  };
-  locks.add(lock);
-  return lock;
-}
-const locks = new Set();
 
 /** Sends a request now; resolves { reply, ms } with ms counted from t0. */
 function timed(client, msg, t0) {
@@ -141,7 +113,7 @@ describe('SQLite busy or locked', () => {
   }
 
   before(async () => {
-    assert.ok(fs.existsSync(TOOL), `${TOOL} is missing: build it with make (the integration target builds it)`);
+    assert.ok(fs.existsSync(LOCK_TOOL), `${LOCK_TOOL} is missing: build it with make (the integration target builds it)`);
     dataDir = path.join(tempDir('consilium-busy-'), 'data');
     gw = await Gateway.start({ dataDir, set: SET });
     db = path.join(dataDir, 'consilium.db');
@@ -157,7 +129,7 @@ describe('SQLite busy or locked', () => {
   });
 
   after(async () => {
-    for (const l of locks) await l.release();
+    await releaseLocks();
     await cleanup();
   });
 
